@@ -1,0 +1,46 @@
+"""The items table as records, CSV, JSON or a pandas DataFrame."""
+
+import csv
+import io
+import json
+
+from app.crud import all_items
+
+COLUMNS = ["id", "name", "description", "created_at", "updated_at"]
+
+
+def items_records() -> list[dict]:
+    return [item.to_dict() for item in all_items()]
+
+
+def items_csv() -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(items_records())
+    return out.getvalue()
+
+
+def items_json() -> str:
+    return json.dumps(items_records(), ensure_ascii=False, indent=2) + "\n"
+
+
+def items_dataframe():
+    """Return the items table as a pandas DataFrame, one row per item, ordered by id.
+
+    Timestamps are timezone-aware UTC. Needs an application context and the optional
+    ``dataframe`` extra (``pip install .[dataframe]``)::
+
+        with app.app_context():
+            frame = items_dataframe()
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise RuntimeError(
+            "items_dataframe() needs pandas: pip install 'flask-rds-starter[dataframe]'"
+        ) from None
+    frame = pd.DataFrame(items_records(), columns=COLUMNS)
+    for column in ("created_at", "updated_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame

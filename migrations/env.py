@@ -1,0 +1,118 @@
+"""Alembic environment for Flask-Migrate.
+
+On MySQL, the upgrade runs under a named lock, so two `migrate` containers started at once
+apply each revision once: the second waits, then finds nothing left to do. A failing revision
+is reported in one line with what state the schema was left in, then the command exits 1.
+"""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from flask import current_app
+
+from app.models import UTCDateTime
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+config = context.config
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+LOCK_NAME = "flask-rds-starter.migrate"
+LOCK_TIMEOUT = 600  # seconds another migrator may hold the lock
+
+migrate_ext = current_app.extensions["migrate"]
+engine = migrate_ext.db.engine
+target_metadata = migrate_ext.db.metadata
+
+
+def run_migrations_offline():
+    """Print the SQL the migrations would run (--sql), without connecting."""
+    context.configure(
+        url=engine.url, target_metadata=target_metadata, literal_binds=True,
+        **migrate_ext.configure_args,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def render_item(type_, obj, autogen_context):
+    """Write app.models.UTCDateTime into migrations as the plain types it stands for."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("from sqlalchemy.dialects import mysql")
+        return 'sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")'
+    return False
+
+
+def process_revision_directives(context, revision, directives):
+    """Write no empty revision when autogenerate finds no change."""
+    if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        logger.info("No changes in schema detected.")
+
+
+def run_migrations_online():
+    conf_args = dict(migrate_ext.configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("render_item", render_item)
+    applied = []
+    conf_args["on_version_apply"] = lambda ctx, step, heads, run_args: applied.append(step)
+
+    with engine.connect() as connection:
+        locked = connection.dialect.name == "mysql"
+        if locked:
+            take_lock(connection)
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            before = context.get_context().get_current_heads()
+            try:
+                with context.begin_transaction():
+                    context.run_migrations()
+            except DBAPIError as exc:
+                report_failure(exc, before, applied)
+                raise SystemExit(1) from None
+            connection.commit()
+        finally:
+            if locked:
+                connection.rollback()
+                connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME})
+                connection.commit()
+
+
+def take_lock(connection):
+    logger.info("Taking migration lock %s (waits up to %ss)", LOCK_NAME, LOCK_TIMEOUT)
+    got = connection.execute(
+        text("SELECT GET_LOCK(:name, :timeout)"), {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT}
+    ).scalar()
+    connection.commit()  # the lock belongs to the session, not to this transaction
+    if got != 1:
+        logger.error("Another migration held %s for %ss; try again later.", LOCK_NAME, LOCK_TIMEOUT)
+        raise SystemExit(1)
+
+
+def report_failure(exc, before, applied):
+    script = context.script
+    done = [step.up_revision_id for step in applied if step.is_upgrade]
+    try:
+        pending = [r.revision for r in script.iterate_revisions("heads", before or "base")]
+        pending.reverse()
+        failed = pending[len(done)] if len(pending) > len(done) else "?"
+    except (CommandError, RevisionError):  # a downgrade or an odd target
+        failed = "?"
+    at = done[-1] if done else (", ".join(before) or "base")
+    logger.error("Migration %s failed: %s", failed, str(exc.orig).strip())
+    logger.error("Statement: %s", (exc.statement or "").strip())
+    logger.error(
+        "The database is recorded at revision %s. MySQL DDL is not transactional: statements "
+        "of %s that ran before the failing one stay applied; undo them by hand before retrying.",
+        at, failed,
+    )
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

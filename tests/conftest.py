@@ -1,0 +1,98 @@
+"""Fixtures: one migrated database per run, and an app per test built through the factory.
+
+On MySQL a test runs inside a transaction that is rolled back (its own commits become
+savepoints), so it costs milliseconds; on SQLite it gets a copy of the migrated file.
+"""
+
+import flask_migrate
+import pytest
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.extensions import db
+from tests.databases import start_server
+
+
+def app_config(url, **extra) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, **extra}
+
+
+def migrate_database(url) -> None:
+    """Build the schema the way production does: by running the migrations."""
+    app = create_app(app_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+SERVERS_USED = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for server in SERVERS_USED:
+        terminalreporter.write_line(f"database server: {server}")
+
+
+@pytest.fixture(scope="session")
+def db_server():
+    server = start_server()
+    SERVERS_USED.append(f"{server.description}, version {server.version}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(db_server):
+    url = db_server.create_database()
+    migrate_database(url)
+    yield url
+    db_server.drop_database(url)
+
+
+@pytest.fixture
+def empty_database(db_server):
+    """A database of its own, with no schema, for tests that migrate or commit for real."""
+    url = db_server.create_database()
+    yield url
+    db_server.drop_database(url)
+
+
+@pytest.fixture
+def app(db_server, migrated_url, tmp_path, monkeypatch):
+    if not db_server.is_mysql:
+        app = create_app(app_config(db_server.copy_database(migrated_url, tmp_path)))
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+        return
+
+    app = create_app(app_config(migrated_url))
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    transaction = connection.begin()
+    # A plain SQLAlchemy session: Flask-SQLAlchemy's would pick the engine over this connection.
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    session = scoped_session(factory, scopefunc=_app_ctx_id)
+    monkeypatch.setattr(db, "session", session)
+    yield app
+    transaction.rollback()
+    connection.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True)
+def _mysql_only(request, db_server):
+    if request.node.get_closest_marker("mysql") and not db_server.is_mysql:
+        pytest.skip("needs MySQL: start Docker or set TEST_DATABASE_URL")

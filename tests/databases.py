@@ -1,0 +1,119 @@
+"""Database servers for the test suite: MySQL in a container, an existing server, or SQLite.
+
+Every run works in databases of its own (test_<random>), created and dropped here, so that
+TEST_DATABASE_URL can name a shared server without its data being touched.
+"""
+
+import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MYSQL_IMAGE = "mysql:8.4"
+
+
+class DatabaseServer:
+    """A server on which databases can be created and dropped."""
+
+    def __init__(self, admin_url: URL | None, description: str, container=None):
+        self.admin_url = admin_url  # None for SQLite
+        self.description = description
+        self.container = container
+        self._sqlite_dir = None if admin_url else Path(tempfile.mkdtemp(prefix="tests-sqlite-"))
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.admin_url is not None
+
+    def create_database(self) -> URL:
+        name = f"test_{secrets.token_hex(4)}"
+        if not self.is_mysql:
+            return make_url(f"sqlite:///{self._sqlite_dir / name}.db")
+        self._admin(f"CREATE DATABASE `{name}`")
+        return self.admin_url.set(database=name)
+
+    def drop_database(self, url: URL) -> None:
+        if self.is_mysql:
+            self._admin(f"DROP DATABASE IF EXISTS `{url.database}`")
+        else:
+            Path(url.database).unlink(missing_ok=True)
+
+    def copy_database(self, url: URL, tmp_path: Path) -> URL:
+        """SQLite only: a private copy of a database, for a test that may commit."""
+        copy = tmp_path / "test.db"
+        shutil.copyfile(url.database, copy)
+        return make_url(f"sqlite:///{copy}")
+
+    @property
+    def version(self) -> str:
+        return self.server_variable("version") if self.is_mysql else sqlite3.sqlite_version
+
+    def server_variable(self, name: str) -> str:
+        return self._admin(f"SELECT @@{name}")
+
+    def stop(self) -> None:
+        if self.container is not None:
+            self.container.stop()
+        if self._sqlite_dir:
+            shutil.rmtree(self._sqlite_dir, ignore_errors=True)
+
+    def _admin(self, statement: str):
+        """Run one statement as the server's admin user; return its single value, if any."""
+        engine = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(sa.text(statement))
+                return result.scalar() if result.returns_rows else None
+        finally:
+            engine.dispose()
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+        import requests
+    except ImportError:
+        return False
+    try:
+        docker.from_env(timeout=5).ping()
+    except (docker.errors.DockerException, requests.RequestException):
+        return False
+    return True
+
+
+def start_server() -> DatabaseServer:
+    """TEST_DATABASE_URL if set; else MySQL in a container when Docker answers; else SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        admin = make_url(url)
+        return DatabaseServer(admin.set(database=admin.database or None), "TEST_DATABASE_URL")
+    if docker_available():
+        return start_container()
+    if os.environ.get("REQUIRE_MYSQL") == "1":
+        raise RuntimeError(
+            "REQUIRE_MYSQL=1 but no MySQL: start Docker (testcontainers runs MySQL in it) "
+            "or set TEST_DATABASE_URL=mysql+pymysql://user:password@host:3306/"
+        )
+    return DatabaseServer(None, "SQLite (no Docker found: set REQUIRE_MYSQL=1 to refuse this)")
+
+
+def start_container() -> DatabaseServer:
+    from testcontainers.community.mysql import MySqlContainer
+
+    image = os.environ.get("MYSQL_IMAGE", DEFAULT_MYSQL_IMAGE)
+    container = MySqlContainer(image, dialect="pymysql", username="root", password="test-root")
+    # The data directory in memory: nothing a test writes needs to survive the run.
+    container.with_tmpfs_mount("/var/lib/mysql")
+    if "mariadb" in image:
+        container.with_volume_mapping(str(ROOT / "docker/mariadb/conf.d"), "/etc/mysql/conf.d")
+    else:
+        container.with_volume_mapping(str(ROOT / "docker/mysql/conf.d"), "/etc/mysql/conf.d")
+    container.start()
+    admin = make_url(container.get_connection_url()).set(database=None)
+    return DatabaseServer(admin, f"{image} (testcontainers)", container)
