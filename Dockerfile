@@ -23,7 +23,7 @@ COPY migrations/ migrations/
 COPY docker/gunicorn.conf.py docker/migrate.sh docker/
 # The instance folder holds only a SQLite file, which the image never uses, but must be writable.
 RUN mkdir instance && chown app:app instance
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]

@@ -4,7 +4,7 @@ import time
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -66,6 +66,7 @@ def export_items(fmt: str, output):
 
 
 @click.command("wait-db")
+@with_appcontext
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait in all.")
 def wait_db(timeout: float):
     """Wait until the database answers, retrying with backoff; exit 1 after TIMEOUT seconds."""

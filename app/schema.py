@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+from alembic.script.revision import RevisionError
 from flask import current_app
 
 from app.extensions import db
@@ -23,7 +23,9 @@ def database_heads() -> tuple[str, ...]:
     with db.engine.connect() as connection:
         if not sa.inspect(connection).has_table("alembic_version"):
             return ()
-        return tuple(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+        return tuple(
+            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        )
 
 
 def pending_revisions(scripts: ScriptDirectory, current: tuple[str, ...]) -> list[str]:
@@ -40,7 +42,7 @@ def schema_problem() -> str | None:
         return None
     try:
         pending = pending_revisions(scripts, current)
-    except CommandError:
+    except RevisionError:
         return "database is at a revision these migrations do not know: " + ", ".join(current)
     if not pending:
         return "database is ahead of the code: " + ", ".join(current)

@@ -12,10 +12,10 @@ from alembic import context
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from flask import current_app
-
-from app.models import UTCDateTime
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+
+from app.models import UTCDateTime
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -32,7 +32,9 @@ target_metadata = migrate_ext.db.metadata
 def run_migrations_offline():
     """Print the SQL the migrations would run (--sql), without connecting."""
     context.configure(
-        url=engine.url, target_metadata=target_metadata, literal_binds=True,
+        url=engine.url,
+        target_metadata=target_metadata,
+        literal_binds=True,
         **migrate_ext.configure_args,
     )
     with context.begin_transaction():
@@ -108,7 +110,8 @@ def report_failure(exc, before, applied):
     logger.error(
         "The database is recorded at revision %s. MySQL DDL is not transactional: statements "
         "of %s that ran before the failing one stay applied; undo them by hand before retrying.",
-        at, failed,
+        at,
+        failed,
     )
 
 

@@ -76,8 +76,9 @@ class DatabaseServer:
 
 def docker_available() -> bool:
     try:
-        import docker
         import requests
+
+        import docker
     except ImportError:
         return False
     try:

@@ -1,0 +1,85 @@
+# The front door. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+COMPOSE := docker compose
+
+export FLASK_APP := app
+
+.PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean docker-check
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements/dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	@touch $@
+
+install: $(BIN)/.installed ## Make .venv from the lock file (app, tests, lint, pandas)
+
+run: install ## Serve the API on SQLite at http://127.0.0.1:5000 (PORT=...), no Docker needed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask run --port $(PORT)
+
+test: install ## Run the tests: on MySQL via testcontainers when Docker answers, else SQLite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff, ruff format --check and hadolint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --failure-threshold warning Dockerfile
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: install ## Re-resolve requirements/*.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--no-header -q -o requirements/app.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dataframe --universal \
+		--python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+
+docker-check:
+	@docker compose version >/dev/null 2>&1 || { \
+		echo "Docker with Compose v2 is needed for this target ('docker compose version' failed)."; \
+		echo "Install Docker Desktop, or Docker Engine with the docker-compose-plugin package:"; \
+		echo "  https://docs.docker.com/engine/install/  (then start the Docker daemon)"; \
+		echo "Without Docker, 'make run' serves the app on SQLite."; exit 1; }
+	@docker info >/dev/null 2>&1 || { \
+		echo "Docker is installed but its daemon does not answer: start Docker, then retry."; exit 1; }
+
+up: docker-check ## Build and start db, migrate and app; wait until healthy
+	$(COMPOSE) up --build --detach --wait
+	@echo "App: http://$$($(COMPOSE) port app 8000)  (readiness: /readyz, API: /api/items)"
+
+down: docker-check ## Stop the stack (the database volume is kept)
+	$(COMPOSE) down --remove-orphans
+
+logs: docker-check ## Follow the stack's logs
+	$(COMPOSE) logs --follow --tail=100
+
+ps: docker-check ## Show the stack's containers
+	$(COMPOSE) ps --all
+
+migrate: docker-check ## Run the migrate init container again
+	$(COMPOSE) run --rm --build migrate
+
+revision: docker-check ## Autogenerate a migration against the Compose db: make revision m="add x"
+	@test -n "$(m)" || { echo 'Say what changed: make revision m="add colour to items"'; exit 1; }
+	$(COMPOSE) run --rm --build --user "$$(id -u):$$(id -g)" \
+		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
+		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"
+
+db-shell: docker-check ## Open a mysql shell on the Compose database as root
+	$(COMPOSE) exec db sh -c 'MYSQL_PWD="$$MYSQL_ROOT_PASSWORD" exec mysql -uroot "$$MYSQL_DATABASE"'
+
+clean: ## Remove the stack with its volume and image, the venv and caches
+	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

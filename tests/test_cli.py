@@ -1,0 +1,106 @@
+"""`flask items ...`, the DataFrame export and `flask wait-db`."""
+
+import csv
+import io
+import json
+
+from app import create_app
+from app.export import items_dataframe
+from tests.conftest import app_config
+
+
+def invoke(runner, *args):
+    return runner.invoke(args=list(args))
+
+
+def test_add_list_delete_add_again(runner):
+    # The seed tutorial's data script: add, delete, add again, read back.
+    assert "added item" in invoke(runner, "items", "add", "alpha", "--description", "first").output
+    invoke(runner, "items", "add", "beta")
+    result = invoke(runner, "items", "delete", "alpha")
+    assert result.exit_code == 0, result.output
+    assert "deleted item" in result.output
+    assert invoke(runner, "items", "add", "alpha", "--description", "again").exit_code == 0
+    lines = invoke(runner, "items", "list").output.splitlines()
+    assert [line.split("\t")[1:] for line in lines] == [["beta", ""], ["alpha", "again"]]
+
+
+def test_add_a_duplicate_fails_with_a_message(runner):
+    invoke(runner, "items", "add", "alpha")
+    result = invoke(runner, "items", "add", "alpha")
+    assert result.exit_code == 1
+    assert "an item named 'alpha' already exists" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_add_validates_like_the_api(runner):
+    result = invoke(runner, "items", "add", "x" * 121)
+    assert result.exit_code == 2
+    assert "name must be at most 120 characters" in result.output
+
+
+def test_delete_unknown_fails_with_a_message(runner):
+    result = invoke(runner, "items", "delete", "ghost")
+    assert result.exit_code == 1
+    assert "no item named 'ghost'" in result.output
+
+
+def test_export_csv(runner):
+    invoke(runner, "items", "add", "alpha", "--description", 'with "quotes", commas')
+    invoke(runner, "items", "add", "beta 🍰")
+    rows = list(csv.DictReader(io.StringIO(invoke(runner, "items", "export").output)))
+    assert [row["name"] for row in rows] == ["alpha", "beta 🍰"]
+    assert rows[0]["description"] == 'with "quotes", commas'
+    assert rows[0]["created_at"].endswith("Z")
+
+
+def test_export_json_to_a_file(runner, tmp_path):
+    invoke(runner, "items", "add", "alpha")
+    out = tmp_path / "items.json"
+    result = invoke(runner, "items", "export", "--format", "json", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["name"] for r in records] == ["alpha"]
+    assert set(records[0]) == {"id", "name", "description", "created_at", "updated_at"}
+
+
+def test_export_rejects_an_unknown_format(runner):
+    result = invoke(runner, "items", "export", "--format", "xml")
+    assert result.exit_code == 2
+    assert "'xml' is not one of 'csv', 'json'" in result.output
+
+
+def test_dataframe_export(app, runner):
+    invoke(runner, "items", "add", "alpha")
+    invoke(runner, "items", "add", "beta")
+    invoke(runner, "items", "delete", "alpha")
+    invoke(runner, "items", "add", "alpha")
+    with app.app_context():
+        frame = items_dataframe()
+    assert list(frame.columns) == ["id", "name", "description", "created_at", "updated_at"]
+    assert list(frame["name"]) == ["beta", "alpha"]
+    assert str(frame["created_at"].dt.tz) == "UTC"
+    assert frame["id"].is_monotonic_increasing
+
+
+def test_dataframe_of_an_empty_table(app):
+    with app.app_context():
+        frame = items_dataframe()
+    assert frame.empty
+    assert list(frame.columns) == ["id", "name", "description", "created_at", "updated_at"]
+
+
+def test_wait_db_succeeds_at_once(runner):
+    result = invoke(runner, "wait-db", "--timeout", "5")
+    assert result.exit_code == 0
+    assert "database is up" in result.output
+
+
+def test_wait_db_gives_up_with_a_message_and_no_password():
+    url = "mysql+pymysql://nobody:hunter2-secret@127.0.0.1:9/nothing"
+    runner = create_app(app_config(url, DB_CONNECT_TIMEOUT=1)).test_cli_runner()
+    result = runner.invoke(args=["wait-db", "--timeout", "1.5"])
+    assert result.exit_code == 1
+    assert "waiting for database at mysql+pymysql://nobody:***@127.0.0.1:9/nothing" in result.output
+    assert "still unreachable after 2s" in result.output
+    assert "hunter2-secret" not in result.output
