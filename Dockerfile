@@ -3,11 +3,13 @@
 ARG PYTHON_IMAGE=python:3.12-slim
 
 FROM ${PYTHON_IMAGE} AS build
+# app-aws.lock adds boto3, for a stack pointed at RDS (docker/compose.rds.yml).
+ARG APP_LOCK=app.lock
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
-COPY requirements/app.lock /tmp/app.lock
+COPY requirements/${APP_LOCK} /tmp/requirements.lock
 # Every dependency pinned with its hash; wheels only, so no compiler is needed.
-RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/app.lock
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

@@ -7,14 +7,24 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 PORT ?= 5000
 PYTEST_ARGS ?=
+RDS_ENV_FILE ?= .env.rds
+export RDS_ENV_FILE
+# After make deploy-env, the same stack talks to RDS: the override drops the local db.
+ifneq ($(wildcard $(RDS_ENV_FILE)),)
+COMPOSE := docker compose -f docker-compose.yml -f docker/compose.rds.yml
+TARGET := RDS, from $(RDS_ENV_FILE) (make deploy-env-local switches back)
+else
 COMPOSE := docker compose
+TARGET := the local db container
+endif
 
 export FLASK_APP := app
 
-.PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean docker-check
+.PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \
+	docker-check deploy-env deploy-env-local doctor
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +52,9 @@ format: install ## Format the code with ruff
 lock: install ## Re-resolve requirements/*.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 		--no-header -q -o requirements/app.lock
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dataframe --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra aws --universal --python-version 3.11 \
+		--generate-hashes --no-header -q -o requirements/app-aws.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dataframe --extra aws --universal \
 		--python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
 
 docker-check:
@@ -55,6 +67,7 @@ docker-check:
 		echo "Docker is installed but its daemon does not answer: start Docker, then retry."; exit 1; }
 
 up: docker-check ## Build and start db, migrate and app; wait until healthy
+	@echo "Database: $(TARGET)"
 	$(COMPOSE) up --build --detach --wait
 	@echo "App: http://$$($(COMPOSE) port app 8000)  (readiness: /readyz, API: /api/items)"
 
@@ -67,7 +80,8 @@ logs: docker-check ## Follow the stack's logs
 ps: docker-check ## Show the stack's containers
 	$(COMPOSE) ps --all
 
-migrate: docker-check ## Run the migrate init container again
+migrate: docker-check ## Run migrate again; on RDS it shows the SQL and asks (CONFIRM=yes, SNAPSHOT=1)
+	@echo "Database: $(TARGET)"
 	$(COMPOSE) run --rm --build migrate
 
 revision: docker-check ## Autogenerate a migration against the Compose db: make revision m="add x"
@@ -78,6 +92,15 @@ revision: docker-check ## Autogenerate a migration against the Compose db: make 
 
 db-shell: docker-check ## Open a mysql shell on the Compose database as root
 	$(COMPOSE) exec db sh -c 'MYSQL_PWD="$$MYSQL_ROOT_PASSWORD" exec mysql -uroot "$$MYSQL_DATABASE"'
+
+deploy-env: install ## Point the stack at RDS: RDS_INSTANCE=id, or RDS_ENDPOINT=host RDS_USER=...
+	$(BIN)/flask deploy-env
+
+deploy-env-local: install ## Switch the stack back to the local db (undo deploy-env)
+	$(BIN)/flask deploy-env --local
+
+doctor: install ## Check the target (RDS after deploy-env) step by step, with a parity table
+	$(BIN)/flask doctor $(if $(wildcard $(RDS_ENV_FILE)),--env-file $(RDS_ENV_FILE))
 
 clean: ## Remove the stack with its volume and image, the venv and caches
 	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null

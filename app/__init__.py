@@ -5,7 +5,7 @@ import os
 from dotenv import load_dotenv
 from flask import Flask
 
-from app import cli, docs, errors, health, items
+from app import cli, credentials, deploy, docs, errors, health, items
 from app.config import load_config
 from app.extensions import db, migrate
 from app.logs import configure_logging
@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        credentials.install(db.engine, app.config)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -49,3 +51,4 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     cli.register_commands(app)
+    deploy.register_commands(app)

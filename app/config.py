@@ -30,12 +30,16 @@ def load_config(instance_path: str, override: dict | None = None) -> dict:
         "DB_READ_TIMEOUT": int(env.get("DB_READ_TIMEOUT", 30)),
         "DB_TLS": env.get("DB_TLS", "preferred"),
         "DB_TLS_CA": env.get("DB_TLS_CA"),
+        # Passwords that change (app/credentials.py): a rotated secret, or IAM tokens.
+        "DB_PASSWORD_SECRET_ARN": env.get("DB_PASSWORD_SECRET_ARN"),
+        "DB_IAM_AUTH": env.get("DB_IAM_AUTH", "0") == "1",
+        "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
     }
     config.update(override)
     config["SQLALCHEMY_ENGINE_OPTIONS"] = override.get(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(config)
     )
-    check_production(config)
+    check_config(config)
     return config
 
 
@@ -121,7 +125,12 @@ def tls_connect_args(mode: str, ca_file: str | None) -> dict:
     raise ConfigError(f"DB_TLS={mode!r} is not one of: {', '.join(TLS_MODES)}")
 
 
-def check_production(config: dict) -> None:
+def check_config(config: dict) -> None:
+    """Refuse settings that cannot work, saying what to set."""
+    if config.get("DB_IAM_AUTH") and config.get("DB_TLS") != "verify-full":
+        raise ConfigError(
+            "DB_IAM_AUTH=1 sends a token as the password: it needs DB_TLS=verify-full"
+        )
     if config["APP_ENV"] != "production":
         return
     key = config.get("SECRET_KEY")

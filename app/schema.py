@@ -29,7 +29,10 @@ def database_heads() -> tuple[str, ...]:
 
 
 def pending_revisions(scripts: ScriptDirectory, current: tuple[str, ...]) -> list[str]:
-    """Revisions between the database's and the code's heads, oldest first."""
+    """Revisions between the database's and the code's heads, oldest first.
+
+    Raises RevisionError when the database is at a revision the scripts do not know.
+    """
     revisions = scripts.iterate_revisions(scripts.get_heads(), current or "base")
     return [rev.revision for rev in reversed(list(revisions))]
 

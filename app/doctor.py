@@ -1,0 +1,390 @@
+"""`flask doctor`: check a database target step by step, stop at the first failure.
+
+Each failure is one line of cause and one line of fix. The steps follow what goes wrong when a
+laptop first talks to RDS: the endpoint, the security group, TLS, the master user, the initial
+database, privileges, migrations; then a table of server settings beside the local `db`.
+"""
+
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+
+import pymysql
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from sqlalchemy.engine import URL
+
+from app import aws
+from app.config import ConfigError, secret, tls_connect_args
+from app.credentials import connect_with, provider_from_config
+from app.schema import pending_revisions
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+GET_BUNDLE = (
+    "get the RDS CA bundle: curl -o .certs/rds-global-bundle.pem "
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem "
+    "and set DB_TLS=verify-full DB_TLS_CA=.certs/rds-global-bundle.pem"
+)
+PARITY_VARIABLES = [
+    "version",
+    "sql_mode",
+    "time_zone",
+    "character_set_server",
+    "collation_server",
+    "max_connections",
+    "wait_timeout",
+    "require_secure_transport",
+    "lower_case_table_names",
+]
+PRIVILEGES = {
+    "migrate": {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX"},
+    "app": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+}
+
+
+class Failure(Exception):
+    def __init__(self, step: str, cause: str, fix: str):
+        super().__init__(cause)
+        self.step, self.cause, self.fix = step, cause, fix
+
+
+@dataclass
+class Target:
+    """Where to connect, read from the same variables as the app (DB_HOST, DB_TLS, ...)."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str | None
+    tls: str
+    ca: str | None
+    config: dict = field(default_factory=dict)
+    connect_timeout: float = 5
+
+    @classmethod
+    def from_env(cls, env) -> "Target":
+        if not env.get("DB_HOST"):
+            raise ConfigError("no target: set DB_HOST (and DB_NAME, DB_USER, DB_PASSWORD)")
+        return cls(
+            host=env["DB_HOST"],
+            port=int(env.get("DB_PORT") or 3306),
+            database=env.get("DB_NAME") or "app",
+            user=env.get("DB_USER") or "admin",
+            password=secret(env, "DB_PASSWORD"),
+            tls=env.get("DB_TLS") or "verify-full",
+            ca=env.get("DB_TLS_CA"),
+            config={
+                "DB_PASSWORD_SECRET_ARN": env.get("DB_PASSWORD_SECRET_ARN"),
+                "DB_IAM_AUTH": env.get("DB_IAM_AUTH") == "1",
+                "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            },
+            connect_timeout=float(env.get("DB_CONNECT_TIMEOUT") or 5),
+        )
+
+    def display(self) -> str:
+        url = URL.create(
+            "mysql+pymysql", self.user, self.password, self.host, self.port, self.database
+        )
+        return url.render_as_string(hide_password=True)
+
+    def connect(self, database: str | None = None) -> pymysql.Connection:
+        params = dict(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or "",
+            database=database,
+            charset="utf8mb4",
+            connect_timeout=self.connect_timeout,
+            read_timeout=30,
+            **tls_connect_args(self.tls, self.ca),
+        )
+        url = URL.create("mysql+pymysql", self.user, host=self.host, port=self.port)
+        provider = provider_from_config(self.config, url)
+        if provider is None:
+            return pymysql.connect(**params)
+        return connect_with(provider, lambda **p: pymysql.connect(**p))(**params)
+
+
+def classify(target: Target, exc: pymysql.err.MySQLError) -> Failure:
+    """The step and the cause of a failed connection, with its fix."""
+    code = exc.args[0] if exc.args else 0
+    message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    db = target.database
+    create_db = (
+        f"as the master user: CREATE DATABASE `{db}` CHARACTER SET utf8mb4 "
+        "COLLATE utf8mb4_0900_ai_ci;"
+    )
+    if code == 1045:
+        return Failure(
+            "login",
+            f"access denied for user {target.user!r} ({code}): wrong user name or password",
+            "the user is the instance's master user name (RDS console, Configuration: 'Master "
+            "username', 'admin' by default), not your AWS login; a managed password is in "
+            "Secrets Manager (DB_PASSWORD_SECRET_ARN or make deploy-env RDS_INSTANCE=...)",
+        )
+    if code == 3159:
+        return Failure(
+            "TLS required",
+            f"the server requires TLS and this connection did not use it ({code})",
+            GET_BUNDLE,
+        )
+    if code == 1049:
+        return Failure(
+            "database",
+            f"database {db!r} does not exist ({code}): RDS's 'Initial database name' was left "
+            "empty when the instance was created",
+            create_db,
+        )
+    if code == 1044:
+        return Failure(
+            "database",
+            f"user {target.user!r} may not use database {db!r} ({code}): it does not exist, or "
+            "the user has no grant on it",
+            f"{create_db} GRANT ALL ON `{db}`.* TO '{target.user}'@'%';",
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in message and "mismatch" in message:
+        return Failure(
+            "TLS",
+            f"the server's certificate does not name {target.host!r}",
+            "connect to the endpoint name the certificate names (the RDS endpoint itself, not an "
+            "IP address or a DNS alias of your own)",
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in message:
+        where = target.ca or "the system store"
+        return Failure(
+            "TLS",
+            f"the server's certificate is not signed by a CA in {where}",
+            "DB_TLS_CA must be the RDS CA bundle: " + GET_BUNDLE,
+        )
+    if "doesn't support it" in message:
+        return Failure(
+            "TLS",
+            "the server offers no TLS",
+            "RDS always offers TLS: check that DB_HOST is the RDS endpoint",
+        )
+    return Failure("connect", f"{message} ({code})", "see the server's message")
+
+
+def step_refuse_plain_text(target: Target) -> None:
+    if target.host.rstrip(".").endswith(".rds.amazonaws.com") and target.tls != "verify-full":
+        raise Failure(
+            "TLS",
+            f"DB_TLS={target.tls}: connections to RDS are made over verified TLS only",
+            GET_BUNDLE,
+        )
+
+
+def step_resolve(target: Target) -> str:
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Failure(
+            "name resolution",
+            f"{target.host!r} does not resolve ({exc.strerror})",
+            "check the endpoint (RDS console, Connectivity & security: Endpoint); an instance "
+            "still being created has none yet",
+        ) from None
+    addresses = sorted({info[4][0] for info in infos})
+    return f"{target.host} -> {', '.join(addresses)}"
+
+
+def step_tcp(target: Target) -> str:
+    start = time.monotonic()
+    try:
+        with socket.create_connection((target.host, target.port), timeout=target.connect_timeout):
+            pass
+    except OSError as exc:
+        if isinstance(exc, TimeoutError | socket.timeout):
+            cause = f"no answer from {target.host}:{target.port} in {target.connect_timeout:.0f}s"
+        else:
+            reason = exc.strerror or exc.__class__.__name__
+            cause = f"cannot connect to {target.host}:{target.port} ({reason})"
+        raise Failure(
+            "TCP connect",
+            cause,
+            f"allow inbound TCP {target.port} from this machine's address in the instance's "
+            "security group (make rds-allow-my-ip), and set the instance to 'Publicly "
+            "accessible' to reach it from outside its VPC",
+        ) from None
+    return f"{target.host}:{target.port} in {(time.monotonic() - start) * 1000:.0f} ms"
+
+
+def step_login(target: Target):
+    """TLS and login happen in one MySQL handshake; a failure says which part failed."""
+    try:
+        connection = target.connect()
+    except pymysql.err.MySQLError as exc:
+        failure = classify(target, exc)
+        if failure.step == "login":
+            return None, failure  # TLS worked: the password is sent only after it
+        raise failure from None
+    return connection, None
+
+
+def tls_detail(target: Target, connection) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        row = cursor.fetchone()
+    version = row[1] if row else ""
+    if not version:
+        return "not encrypted (DB_TLS=" + target.tls + ")"
+    if target.tls == "verify-full":
+        return f"{version}, certificate and host name verified against {target.ca}"
+    return f"{version}, certificate NOT verified (DB_TLS={target.tls})"
+
+
+def step_database(target: Target, connection) -> str:
+    try:
+        connection.select_db(target.database)
+    except pymysql.err.MySQLError as exc:
+        raise classify(target, exc) from None
+    return target.database
+
+
+def granted_privileges(grants: list[str], database: str) -> set[str]:
+    """Privileges that apply to `database` in SHOW GRANTS output."""
+    found = set()
+    for grant in grants:
+        match = re.match(r"GRANT (.+?) ON (\S+) TO ", grant)
+        if not match:
+            continue
+        on = match.group(2).replace("`", "")
+        if on in ("*.*", f"{database}.*"):
+            privileges = {p.strip().upper() for p in match.group(1).split(",")}
+            if "ALL PRIVILEGES" in privileges or "ALL" in privileges:
+                return PRIVILEGES["migrate"] | PRIVILEGES["app"]
+            found |= privileges
+    return found
+
+
+def step_privileges(target: Target, connection, role: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW GRANTS")
+        grants = [row[0] for row in cursor.fetchall()]
+    missing = PRIVILEGES[role] - granted_privileges(grants, target.database)
+    if missing:
+        wanted = ", ".join(sorted(PRIVILEGES[role]))
+        raise Failure(
+            "privileges",
+            f"user {target.user!r} lacks {', '.join(sorted(missing))} on {target.database!r}",
+            f"as the master user: GRANT {wanted} ON `{target.database}`.* TO '{target.user}'@'%';",
+        )
+    return f"{role} role: {', '.join(sorted(PRIVILEGES[role]))}"
+
+
+def step_migrations(connection, allow_pending: bool) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES LIKE 'alembic_version'")
+        current = ()
+        if cursor.fetchone():
+            cursor.execute("SELECT version_num FROM alembic_version")
+            current = tuple(row[0] for row in cursor.fetchall())
+    at = ", ".join(current) or "empty (no migration applied)"
+    try:
+        pending = pending_revisions(ScriptDirectory(MIGRATIONS_DIR), current)
+    except RevisionError:
+        raise Failure(
+            "migrations",
+            f"the database is at {at}, a revision this code does not have",
+            "deploy the code that wrote that revision, or check you chose the right database",
+        ) from None
+    if pending and not allow_pending:
+        raise Failure(
+            "migrations",
+            f"pending migrations: {', '.join(pending)} (database at {at})",
+            "make migrate: it shows the SQL they will run, asks, then applies them",
+        )
+    if pending:
+        return f"database at {at}; to apply: {', '.join(pending)}"
+    return f"at head ({at})"
+
+
+def server_variables(connection) -> dict[str, str]:
+    names = ", ".join(f"@@{name}" for name in PARITY_VARIABLES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {names}")
+        row = cursor.fetchone()
+    return {name: str(value) for name, value in zip(PARITY_VARIABLES, row, strict=True)}
+
+
+def local_target(env) -> Target:
+    """The Compose `db`, as published on this machine."""
+    return Target(
+        host="127.0.0.1",
+        port=int(env.get("MYSQL_PORT") or 3306),
+        database=env.get("MYSQL_DATABASE") or "app",
+        user=env.get("APP_DB_USER") or "app",
+        password=env.get("APP_DB_PASSWORD") or "app-local-only",
+        tls="preferred",
+        ca=None,
+        connect_timeout=2,
+    )
+
+
+def parity_table(target_vars: dict, local: Target | None) -> list[str]:
+    local_vars = None
+    if local is not None:
+        try:
+            with local.connect() as connection:
+                local_vars = server_variables(connection)
+        except pymysql.err.MySQLError:
+            local_vars = None
+    lines = [f"{'setting':<26} {'local db':<28} target"]
+    for name in PARITY_VARIABLES:
+        theirs = target_vars[name]
+        ours = local_vars[name] if local_vars else "-"
+        flag = "  <- differs" if local_vars and ours != theirs else ""
+        lines.append(f"{name:<26} {_short(ours):<28} {_short(theirs)}{flag}")
+    if local_vars is None:
+        lines.append("(local db not reachable: make up, then run the doctor again to compare)")
+    return lines
+
+
+def _short(value: str, width: int = 27) -> str:
+    return value if len(value) <= width else value[: width - 3] + "..."
+
+
+def run(target: Target, echo, *, role="migrate", allow_pending=False, local=None) -> bool:
+    """Run every step; print a line per step; return False at the first failure."""
+    echo(f"doctor: {target.display()} (TLS {target.tls})")
+    if aws.is_proxy_endpoint(target.host):
+        echo(
+            "  warning: this is an RDS Proxy endpoint; run migrations against the instance "
+            "endpoint (the migration lock pins a proxy connection)"
+        )
+    connection = None
+    try:
+        step_refuse_plain_text(target)
+        ok(echo, "name resolution", step_resolve(target))
+        ok(echo, "TCP connect", step_tcp(target))
+        connection, login_failure = step_login(target)
+        ok(echo, "TLS", "handshake done" if login_failure else tls_detail(target, connection))
+        if login_failure:
+            raise login_failure
+        ok(echo, "login", f"as {target.user}")
+        ok(echo, "database", step_database(target, connection))
+        ok(echo, "privileges", step_privileges(target, connection, role))
+        ok(echo, "migrations", step_migrations(connection, allow_pending))
+        target_vars = server_variables(connection)
+    except Failure as failure:
+        echo(f"  FAIL  {failure.step:<16} {failure.cause}")
+        echo(f"        {'fix':<16} {failure.fix}")
+        return False
+    except (ConfigError, aws.AWSError) as exc:
+        echo(f"  FAIL  {'settings':<16} {exc}")
+        return False
+    finally:
+        if connection is not None:
+            connection.close()
+    echo("")
+    for line in parity_table(target_vars, local):
+        echo("  " + line)
+    return True
+
+
+def ok(echo, step: str, detail: str) -> None:
+    echo(f"  ok    {step:<16} {detail}")
