@@ -23,7 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.testing:
         configure_logging(app.config["LOG_LEVEL"])
     app.json.sort_keys = False
-    app.json.ensure_ascii = False
 
     register_extensions(app)
     register_blueprints(app)

@@ -1,5 +1,7 @@
 """Validation of request bodies and query strings, reporting every bad field at once."""
 
+import re
+
 from flask import Request
 
 from app.errors import APIError, BadQuery, UnsupportedMediaType, ValidationError
@@ -64,7 +66,8 @@ def int_arg(args, name: str, *, default: int, minimum: int, maximum: int) -> int
     raw = args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or not minimum <= int(raw) <= maximum:
         raise BadQuery(
             f"Query parameter {name} is invalid.",
             {name: f"must be a whole number from {minimum} to {maximum}"},

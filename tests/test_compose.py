@@ -4,81 +4,25 @@ Skips only when no Docker engine answers; REQUIRE_DOCKER=1 turns that skip into 
 """
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import time
 
 import pymysql
 import pytest
 import requests
 
-from tests.databases import ROOT, docker_available
+from tests.stack import Stack, require_docker
 
 pytestmark = pytest.mark.e2e
-
-if not docker_available():
-    if os.environ.get("REQUIRE_DOCKER") == "1":
-        raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
-    pytest.skip(
-        "no Docker engine answers (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stack:
-    def __init__(self):
-        self.env = {
-            **os.environ,
-            "COMPOSE_PROJECT_NAME": f"e2e-{secrets.token_hex(3)}",
-            "APP_PORT": str(free_port()),
-            "MYSQL_PORT": str(free_port()),
-            "APP_IMAGE": "flask-rds-starter-app:e2e",
-        }
-        self.url = f"http://127.0.0.1:{self.env['APP_PORT']}"
-
-    def compose(self, *args, check=True, timeout=600) -> subprocess.CompletedProcess:
-        # .env.example as the env file: the documented defaults, whatever a developer's .env says.
-        command = ["docker", "compose", "--env-file", ".env.example", *args]
-        result = subprocess.run(
-            command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def container(self, service: str) -> dict:
-        container_id = self.compose("ps", "--all", "-q", service).stdout.strip()
-        out = subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True)
-        return json.loads(out.stdout)[0]
-
-    def wait_for(self, path: str, status: int = 200, timeout: float = 90) -> float:
-        """Poll until GET path answers `status`; return the seconds it took."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            try:
-                if requests.get(self.url + path, timeout=3).status_code == status:
-                    return time.monotonic() - start
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"{path} did not answer {status} within {timeout}s")
+require_docker()
 
 
 @pytest.fixture(scope="module")
 def stack():
-    stack = Stack()
+    stack = Stack("e2e")
     try:
-        stack.compose("up", "--build", "--detach", "--wait", timeout=900)
+        stack.up()
         yield stack
     finally:
-        stack.compose("down", "--volumes", "--remove-orphans", check=False)
+        stack.down()
 
 
 def test_stack_is_ready_and_serves_the_api(stack):

@@ -60,6 +60,7 @@ def test_page_past_the_end_is_empty(client):
         ("page=0", "page"),
         ("page=-1", "page"),
         ("page=99999999999999999999", "page"),
+        ("page=%C2%B2", "page"),  # "²": a digit to str.isdigit(), not to int()
     ],
 )
 def test_bad_query_parameters_are_400_naming_the_field(client, query, field):
@@ -165,6 +166,13 @@ def test_lone_surrogate_is_422_not_500(client):
     )
     assert response.status_code == 422
     assert response.get_json()["error"]["fields"]["name"] == "must be valid Unicode text"
+
+
+def test_unknown_field_named_with_a_lone_surrogate_is_422(client):
+    body = '{"name": "ok", "bad \\udc00": 1}'
+    response = client.post("/api/items", data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"bad \udc00": "unknown field"}
 
 
 def test_limits_are_inclusive(client):

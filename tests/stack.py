@@ -1,0 +1,95 @@
+"""A Compose stack of this project on free ports, for end-to-end and fault tests."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.databases import ROOT, docker_available
+
+
+def require_docker() -> None:
+    """Skip the calling module without Docker; REQUIRE_DOCKER=1 makes that a failure."""
+    if docker_available():
+        return
+    if os.environ.get("REQUIRE_DOCKER") == "1":
+        raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
+    pytest.skip(
+        "no Docker engine answers (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    """docker compose with its own project name, ports and image tag, and the documented
+    defaults of .env.example (whatever a developer's .env says)."""
+
+    def __init__(self, prefix: str, files=("docker-compose.yml",), **env):
+        self.files = files
+        self.env = {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": f"{prefix}-{secrets.token_hex(3)}",
+            "APP_PORT": str(free_port()),
+            "MYSQL_PORT": str(free_port()),
+            "APP_IMAGE": "flask-rds-starter-app:e2e",
+            **env,
+        }
+        self.url = f"http://127.0.0.1:{self.env['APP_PORT']}"
+
+    def compose(self, *args, check=True, timeout=600, env=None) -> subprocess.CompletedProcess:
+        command = ["docker", "compose", "--env-file", ".env.example"]
+        for file in self.files:
+            command += ["-f", str(file)]
+        result = subprocess.run(
+            [*command, *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def up(self) -> None:
+        self.compose("up", "--build", "--detach", "--wait", timeout=900)
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", check=False)
+
+    def container(self, service: str) -> dict:
+        container_id = self.compose("ps", "--all", "-q", service).stdout.strip()
+        out = subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True)
+        return json.loads(out.stdout)[0]
+
+    def mysql_root(self, sql: str) -> str:
+        """Run SQL in the db container as root; the password stays inside the container."""
+        script = 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -uroot -N -e "$0"'
+        return self.compose("exec", "-T", "db", "sh", "-c", script, sql).stdout
+
+    def logs(self) -> str:
+        result = self.compose("logs", "--no-color")
+        return result.stdout + result.stderr
+
+    def wait_for(self, path: str, status: int = 200, timeout: float = 90) -> float:
+        """Poll until GET path answers `status`; return the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            try:
+                if requests.get(self.url + path, timeout=3).status_code == status:
+                    return time.monotonic() - start
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{path} did not answer {status} within {timeout}s")
