@@ -21,7 +21,7 @@ endif
 export FLASK_APP := app
 
 .PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \
-	docker-check deploy-env deploy-env-local doctor
+	docker-check deploy-env deploy-env-local doctor bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -92,6 +92,10 @@ revision: docker-check ## Autogenerate a migration against the Compose db: make 
 
 db-shell: docker-check ## Open a mysql shell on the Compose database as root
 	$(COMPOSE) exec db sh -c 'MYSQL_PWD="$$MYSQL_ROOT_PASSWORD" exec mysql -uroot "$$MYSQL_DATABASE"'
+
+bench: install docker-check ## Load the stack with wrk beside the floor; write docs/benchmarks.md
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (or brew install wrk)"; exit 1; }
+	$(BIN)/python -m bench.run
 
 deploy-env: install ## Point the stack at RDS: RDS_INSTANCE=id, or RDS_ENDPOINT=host RDS_USER=...
 	$(BIN)/flask deploy-env

@@ -5,7 +5,7 @@ import os
 from dotenv import load_dotenv
 from flask import Flask
 
-from app import cli, credentials, deploy, docs, errors, health, items
+from app import cli, credentials, deploy, docs, errors, health, items, pool
 from app.config import load_config
 from app.extensions import db, migrate
 from app.logs import configure_logging
@@ -35,6 +35,8 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
+        if db.engine.dialect.name == "mysql":
+            pool.install(db.engine, app.config["DB_PING_AFTER"])
         credentials.install(db.engine, app.config)
 
 

@@ -28,6 +28,7 @@ def load_config(instance_path: str, override: dict | None = None) -> dict:
         "DB_POOL_RECYCLE": int(env.get("DB_POOL_RECYCLE", 3600)),
         "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", 5)),
         "DB_READ_TIMEOUT": int(env.get("DB_READ_TIMEOUT", 30)),
+        "DB_PING_AFTER": float(env.get("DB_PING_AFTER", 1)),
         "DB_TLS": env.get("DB_TLS", "preferred"),
         "DB_TLS_CA": env.get("DB_TLS_CA"),
         # Passwords that change (app/credentials.py): a rotated secret, or IAM tokens.
@@ -76,24 +77,27 @@ def secret(env, name: str) -> str | None:
 def engine_options(config: dict) -> dict:
     """Engine options for MySQL behind RDS; SQLite gets only what applies to it."""
     url = make_url(config["SQLALCHEMY_DATABASE_URI"])
-    # Pre-ping replaces connections the server or a failover dropped, before a request sees it.
-    options = {"pool_pre_ping": True}
-    if url.get_backend_name() == "mysql":
-        options.update(
-            pool_size=config["DB_POOL_SIZE"],
-            max_overflow=config["DB_POOL_SIZE"],
-            pool_timeout=10,
-            # Below MySQL's wait_timeout (28800 s on RDS), so the server never closes them first.
-            pool_recycle=config["DB_POOL_RECYCLE"],
-            connect_args={
-                "charset": "utf8mb4",
-                "connect_timeout": config["DB_CONNECT_TIMEOUT"],
-                "read_timeout": config["DB_READ_TIMEOUT"],
-                "write_timeout": config["DB_READ_TIMEOUT"],
-                **tls_connect_args(config["DB_TLS"], config["DB_TLS_CA"]),
-            },
-        )
-    return options
+    if url.get_backend_name() != "mysql":
+        return {"pool_pre_ping": True}  # free on SQLite
+    # MySQL: app/pool.py pings connections that sat idle, instead of pre-pinging every checkout.
+    # No reset on return: the request's session (closed by Flask-SQLAlchemy at teardown) and
+    # every `with engine.connect()` block end their transaction already, so the pool's own
+    # ROLLBACK would be a second round trip that resets nothing.
+    return dict(
+        pool_reset_on_return=None,
+        pool_size=config["DB_POOL_SIZE"],
+        max_overflow=config["DB_POOL_SIZE"],
+        pool_timeout=10,
+        # Below MySQL's wait_timeout (28800 s on RDS), so the server never closes them first.
+        pool_recycle=config["DB_POOL_RECYCLE"],
+        connect_args={
+            "charset": "utf8mb4",
+            "connect_timeout": config["DB_CONNECT_TIMEOUT"],
+            "read_timeout": config["DB_READ_TIMEOUT"],
+            "write_timeout": config["DB_READ_TIMEOUT"],
+            **tls_connect_args(config["DB_TLS"], config["DB_TLS_CA"]),
+        },
+    )
 
 
 TLS_MODES = ("disabled", "preferred", "required", "verify-full")

@@ -24,7 +24,8 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 # gunicorn 23+'s runtime control socket is not used here, and /srv is read-only for the app user.
 control_socket_disable = True
 
-accesslog = "-"
+# Access log to stdout; GUNICORN_ACCESS_LOG=0 turns it off (see docs/benchmarks.md for its cost).
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -35,7 +36,7 @@ configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 def post_fork(server, worker):
     """Connections must not cross a fork: give each worker a fresh pool."""
     flask_app = getattr(server.app, "callable", None)  # set only when preload_app loaded it
-    if flask_app is None:
+    if flask_app is None or "sqlalchemy" not in getattr(flask_app, "extensions", {}):
         return
     from app.extensions import db
 

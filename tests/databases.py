@@ -35,12 +35,12 @@ class DatabaseServer:
         name = f"test_{secrets.token_hex(4)}"
         if not self.is_mysql:
             return make_url(f"sqlite:///{self._sqlite_dir / name}.db")
-        self._admin(f"CREATE DATABASE `{name}`")
+        self.run_admin(f"CREATE DATABASE `{name}`")
         return self.admin_url.set(database=name)
 
     def drop_database(self, url: URL) -> None:
         if self.is_mysql:
-            self._admin(f"DROP DATABASE IF EXISTS `{url.database}`")
+            self.run_admin(f"DROP DATABASE IF EXISTS `{url.database}`")
         else:
             Path(url.database).unlink(missing_ok=True)
 
@@ -55,7 +55,7 @@ class DatabaseServer:
         return self.server_variable("version") if self.is_mysql else sqlite3.sqlite_version
 
     def server_variable(self, name: str) -> str:
-        return self._admin(f"SELECT @@{name}")
+        return self.run_admin(f"SELECT @@{name}")
 
     def stop(self) -> None:
         if self.container is not None:
@@ -63,7 +63,7 @@ class DatabaseServer:
         if self._sqlite_dir:
             shutil.rmtree(self._sqlite_dir, ignore_errors=True)
 
-    def _admin(self, statement: str):
+    def run_admin(self, statement: str):
         """Run one statement as the server's admin user; return its single value, if any."""
         engine = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
         try:

@@ -83,13 +83,17 @@ class Stack:
         return result.stdout + result.stderr
 
     def wait_for(self, path: str, status: int = 200, timeout: float = 90) -> float:
-        """Poll until GET path answers `status`; return the seconds it took."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            try:
-                if requests.get(self.url + path, timeout=3).status_code == status:
-                    return time.monotonic() - start
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{path} did not answer {status} within {timeout}s")
+        return wait_until(self.url + path, status, timeout)
+
+
+def wait_until(url: str, status: int = 200, timeout: float = 90) -> float:
+    """Poll until GET url answers `status`; return the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if requests.get(url, timeout=3).status_code == status:
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer {status} within {timeout}s")

@@ -66,7 +66,8 @@ def test_mysql_engine_options_fit_rds():
             "DB_TLS_CA": None,
         }
     )
-    assert options["pool_pre_ping"] is True
+    assert "pool_pre_ping" not in options  # app/pool.py pings idle connections instead
+    assert options["pool_reset_on_return"] is None  # sessions end their own transactions
     assert options["pool_recycle"] < 28800  # RDS's wait_timeout
     assert options["connect_args"]["charset"] == "utf8mb4"
     assert options["connect_args"]["connect_timeout"] == 5
