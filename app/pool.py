@@ -14,7 +14,6 @@ import pymysql
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
-
 # ER_SERVER_SHUTDOWN: the server is stopping (a restart, an RDS reboot or failover). The
 # connection is finished, but SQLAlchemy's MySQL dialect does not count it as a disconnect, so
 # the pool would keep it and the request's rollback would fail again on it.

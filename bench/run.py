@@ -1,8 +1,9 @@
 """`make bench`: the app against the floor and against what users would otherwise run.
 
-Starts the Compose stack on free ports, seeds 1,000 items, loads each server with wrk from
-127.0.0.1, and writes docs/benchmarks.md. Every row is measured in this one run; each number is
-the median of BENCH_RUNS runs of BENCH_SECONDS seconds.
+Starts the Compose stack on free ports and the comparison servers beside it, seeds 1,000
+items, loads each server with wrk from 127.0.0.1, and writes docs/benchmarks.md. Every row is
+measured in this one run, round robin; each number is the median of BENCH_RUNS runs of
+BENCH_SECONDS seconds.
 """
 
 import multiprocessing
@@ -16,12 +17,12 @@ from datetime import UTC, datetime
 
 import pymysql
 
-from tests.databases import ROOT
 from app.config import tls_connect_args
+from tests.databases import ROOT
 from tests.stack import Stack, free_port, wait_until
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
-SECONDS = int(os.environ.get("BENCH_SECONDS", 8))
+SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ITEMS = 1000
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -51,8 +52,7 @@ def wrk(url: str, connections: int, script: str | None = None, *args) -> dict:
     }
 
 
-def median_of(measure) -> dict:
-    runs = [measure() for _ in range(RUNS)]
+def median_row(runs: list[dict]) -> dict:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
@@ -73,12 +73,9 @@ def point_selects(port: int, seconds: float) -> int:
 
 
 def raw_qps(port: int, processes: int) -> dict:
-    def measure():
-        with multiprocessing.Pool(processes) as pool:
-            counts = pool.starmap(point_selects, [(port, SECONDS)] * processes)
-        return {"qps": sum(counts) / SECONDS}
-
-    return median_of(measure)
+    with multiprocessing.Pool(processes) as pool:
+        counts = pool.starmap(point_selects, [(port, SECONDS)] * processes)
+    return {"qps": sum(counts) / SECONDS}
 
 
 class Server:
@@ -89,9 +86,10 @@ class Server:
         self.name = f"{stack.env['COMPOSE_PROJECT_NAME']}-{name}"
         network = f"{stack.env['COMPOSE_PROJECT_NAME']}_default"
         env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        publish = f"127.0.0.1:{self.port}:8000"
+        mount = f"{ROOT / 'bench'}:/srv/bench:ro"
         subprocess.run(["docker", "run", "-d", "--rm", "--name", self.name, "--network", network,
-                        "-p", f"127.0.0.1:{self.port}:8000", "-v", f"{ROOT / 'bench'}:/srv/bench:ro",
-                        *env_args, stack.env["APP_IMAGE"], *command],
+                        "-p", publish, "-v", mount, *env_args, stack.env["APP_IMAGE"], *command],
                        check=True, capture_output=True)  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
         wait_until(self.url + "/api/items/1", timeout=60)
@@ -135,7 +133,8 @@ def main():
         stack.mysql_root(
             "INSERT INTO app.items (name, description, created_at, updated_at) "
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1000) "
-            "SELECT CONCAT('item ', n), REPEAT('x', 100), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM seq"
+            "SELECT CONCAT('item ', n), REPEAT('x', 100), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "
+            "FROM seq"
         )
         app = stack.container("app")
         workers = int(subprocess.run(
@@ -143,49 +142,48 @@ def main():
              "import runpy; print(runpy.run_path('docker/gunicorn.conf.py')['workers'])"],
             capture_output=True, text=True, check=True).stdout.split()[-1])  # fmt: skip
         env = {"APP_ENV": "development", "DB_HOST": "db", "DB_NAME": "app", "DB_USER": "app",
-               "DB_PASSWORD": "app-local-only", "DB_TLS": "required", "LOG_LEVEL": "WARNING"}  # fmt: skip
-        rows = {}
+               "DB_PASSWORD": "app-local-only", "DB_TLS": "required",
+               "LOG_LEVEL": "WARNING"}  # fmt: skip
+        gunicorn = ["gunicorn", "--config", "docker/gunicorn.conf.py"]
+        floor = Server(stack, "floor", [*gunicorn, "bench.floor_app:app"], env)
+        dev = Server(
+            stack, "devserver", ["flask", "run", "--host", "0.0.0.0", "--port", "8000"], env
+        )
+        plain = Server(stack, "defaults", ["gunicorn", "-b", "0.0.0.0:8000", "-w", str(workers),
+                                           "bench.defaults_app:app"], env)  # fmt: skip
+        servers += [floor, dev, plain]
+        mysql_port = int(stack.env["MYSQL_PORT"])
 
-        print(f"floor: raw PyMySQL point selects, 1 and {workers} processes")
-        rows["raw_1"] = raw_qps(int(stack.env["MYSQL_PORT"]), 1)
-        rows["raw_n"] = raw_qps(int(stack.env["MYSQL_PORT"]), workers)
-        floor = Server(stack, "floor", ["gunicorn", "--config", "docker/gunicorn.conf.py",
-                                        "bench.floor_app:app"], env)  # fmt: skip
-        servers.append(floor)
-        print("floor: bare Flask under our gunicorn settings")
-        rows["floor_16"] = median_of(lambda: wrk(floor.url + "/api/items/1", 16))
-        floor.stop()
+        def tag():
+            return str(time.monotonic_ns())
 
-        print("our app")
+        plan = {
+            "raw_1": lambda: raw_qps(mysql_port, 1),
+            "raw_n": lambda: raw_qps(mysql_port, workers),
+            "floor_16": lambda: wrk(floor.url + "/api/items/1", 16),
+        }
         for c in (16, 64):
-            rows[f"point_{c}"] = median_of(lambda c=c: wrk(stack.url, c, "point.lua"))
-            rows[f"list_{c}"] = median_of(lambda c=c: wrk(stack.url + "/api/items?per_page=20", c))
-            rows[f"post_{c}"] = median_of(
-                lambda c=c: wrk(stack.url, c, "post.lua", f"{c}-{time.monotonic_ns()}")
-            )
+            plan[f"point_{c}"] = lambda c=c: wrk(stack.url, c, "point.lua")
+            plan[f"list_{c}"] = lambda c=c: wrk(stack.url + "/api/items?per_page=20", c)
+            plan[f"post_{c}"] = lambda c=c: wrk(stack.url, c, "post.lua", tag())
+            plan[f"dev_{c}"] = lambda c=c: wrk(dev.url, c, "point.lua")
+            plan[f"defaults_{c}"] = lambda c=c: wrk(plain.url, c, "point.lua")
+
+        for url in (floor.url + "/api/items/1", stack.url + "/api/items/1", dev.url, plain.url):
+            warm_up(url)
+        # Round robin: each run measures every row, so noise lands on all rows alike.
+        runs = {key: [] for key in plan}
+        for run in range(RUNS):
+            print(f"run {run + 1} of {RUNS}")
+            for key, measure in plan.items():
+                runs[key].append(measure())
+        rows = {key: median_row(results) for key, results in runs.items()}
+
         peak = peak_memory_mb(app["Id"])
         per_request = {
             "point": statements_per_request(stack, stack.url, "/api/items/{id}"),
             "list": statements_per_request(stack, stack.url, "/api/items?per_page=20"),
         }
-
-        print("the Flask development server")
-        dev = Server(
-            stack, "devserver", ["flask", "run", "--host", "0.0.0.0", "--port", "8000"], env
-        )
-        servers.append(dev)
-        for c in (16, 64):
-            rows[f"dev_{c}"] = median_of(lambda c=c: wrk(dev.url, c, "point.lua"))
-        dev.stop()
-
-        print("gunicorn defaults with Flask-SQLAlchemy's default engine options")
-        plain = Server(stack, "defaults", ["gunicorn", "-b", "0.0.0.0:8000", "-w", str(workers),
-                                           "bench.defaults_app:app"], env)  # fmt: skip
-        servers.append(plain)
-        for c in (16, 64):
-            rows[f"defaults_{c}"] = median_of(lambda c=c: wrk(plain.url, c, "point.lua"))
-        plain.stop()
-
         image_mb = int(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}",
                                        stack.env["APP_IMAGE"]], capture_output=True, text=True,
                                       check=True).stdout) / 1e6  # fmt: skip
@@ -198,94 +196,119 @@ def main():
         stack.down()
 
 
+def warm_up(url: str) -> None:
+    subprocess.run(["wrk", "-t1", "-c4", "-d2s", url], capture_output=True, check=True)
+
+
+ROWS = [
+    ("floor: bare Flask, our gunicorn settings", "floor_16"),
+    ("ours: GET /api/items/<id>", "point_16"),
+    ("ours: GET /api/items/<id>", "point_64"),
+    ("ours: GET /api/items?per_page=20", "list_16"),
+    ("ours: GET /api/items?per_page=20", "list_64"),
+    ("ours: POST /api/items", "post_16"),
+    ("ours: POST /api/items", "post_64"),
+    ("Flask development server: GET /api/items/<id>", "dev_16"),
+    ("Flask development server: GET /api/items/<id>", "dev_64"),
+    ("gunicorn defaults, FSA engine defaults: GET /api/items/<id>", "defaults_16"),
+    ("gunicorn defaults, FSA engine defaults: GET /api/items/<id>", "defaults_64"),
+]
+
+
+def table_lines(rows: dict) -> list[str]:
+    lines = ["| server: request | conns | req/s | p50 ms | p99 ms | non-2xx |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for name, key in ROWS:
+        r = rows[key]
+        name = name.replace("<", "&lt;").replace(">", "&gt;")
+        lines.append(f"| {name} | {key.split('_')[1]} | {r['rps']:.0f} | {r['p50']:.1f} | "
+                     f"{r['p99']:.1f} | {r['errors']:.0f} |")  # fmt: skip
+    return lines
+
+
+def machine() -> str:
+    with open("/proc/cpuinfo") as cpuinfo:
+        models = [ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")]
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.machine()}, {os.cpu_count()} cores ({models[0] if models else '?'}), " \
+        f"{memory:.0f} GiB"  # fmt: skip
+
+
 def write_report(rows, workers, peak, image_mb, mysql_version, per_request, stack):
     floor_rps = 1 / (1 / rows["floor_16"]["rps"] + 1 / rows["raw_n"]["qps"])
     point = rows["point_16"]["rps"]
-
-    def line(name, key):
-        r = rows[key]
-        return f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
-
+    app_id = stack.container("app")["Id"]
     versions = subprocess.run(
-        ["docker", "exec", stack.container("app")["Id"], "python", "-c",
+        ["docker", "exec", app_id, "python", "-c",
          "import sys, flask, gunicorn, sqlalchemy, pymysql; "
          "print(sys.version.split()[0], flask.__version__, gunicorn.__version__, "
          "sqlalchemy.__version__, pymysql.__version__)"],
         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in open("/proc/cpuinfo")
-            if ln.startswith("model name")
-        ),
-        "?",
-    )
-    ratio_dev = point / rows["dev_16"]["rps"]
-    ratio_defaults = point / rows["defaults_16"]["rps"]
-    ratio_floor = point / floor_rps
-    verdict = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    targets = [
+        ("at least 3x the development server", point / rows["dev_16"]["rps"], 3, "x"),
+        ("at least 1.5x gunicorn defaults, equal workers", point / rows["defaults_16"]["rps"], 1.5,
+         "x"),
+        ("at least 70% of the floor", point / floor_rps, 0.7, "%"),
+    ]  # fmt: skip
+    target_lines = ["| target | measured | |", "| --- | ---: | --- |"]
+    for name, ratio, goal, unit in targets:
+        shown = f"{ratio:.0%}" if unit == "%" else f"{ratio:.2f}x"
+        target_lines.append(f"| {name} | {shown} | {'met' if ratio >= goal else 'NOT met'} |")
+    mysql_image = stack.env.get("MYSQL_IMAGE", "mysql:8.4")
+    python_image = stack.env.get("PYTHON_IMAGE", "python:3.12-slim")
     text = f"""# Benchmarks
 
 Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Each number is the median of
-{RUNS} runs of {SECONDS} s, all rows measured in this one run on the same stack and data
-(1,000 items). Load: wrk, 2 threads, from 127.0.0.1, on the same machine as the servers.
+{RUNS} runs of {SECONDS} s; all rows were measured in this one run, round robin (each run
+measures every row), on the same stack and data (1,000 items at the start). Load: wrk, 2
+threads, from 127.0.0.1, on the same cores as the servers and MySQL: the servers compete with
+wrk and MySQL for CPU, so absolute numbers are low and ratios are what to read.
 
-- Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}),
-  {os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30:.0f} GiB
-- Database: MySQL {mysql_version} (image `{stack.env.get("MYSQL_IMAGE", "mysql:8.4")}`), docker/mysql/conf.d/rds.cnf
-- App image: `{stack.env.get("PYTHON_IMAGE", "python:3.12-slim")}` base; Python {versions[0]},
-  Flask {versions[1]}, gunicorn {versions[2]}, SQLAlchemy {versions[3]}, PyMySQL {versions[4]}; wrk {wrk_version}
-- Our gunicorn settings: {workers} sync workers (2 x CPUs + 1), preloaded, access log on
+- Machine: {platform.system()} {machine()}
+- Database: MySQL {mysql_version} (image `{mysql_image}`, docker/mysql/conf.d/rds.cnf)
+- App image: `{python_image}` base, Python {versions[0]}, Flask {versions[1]},
+  gunicorn {versions[2]}, SQLAlchemy {versions[3]}, PyMySQL {versions[4]}; wrk {wrk_version}
+- Our settings: {workers} sync workers (2 x CPUs + 1), preloaded, access log on; the app's
+  engine options. "gunicorn defaults": `gunicorn -w {workers}`, nothing else, and
+  Flask-SQLAlchemy's default engine options. All three servers run the same app code, over TLS.
 - Command: `make bench` (BENCH_RUNS={RUNS} BENCH_SECONDS={SECONDS})
 
 ## Requests
 
-| server, request, connections | req/s | p50 ms | p99 ms | non-2xx |
-| --- | ---: | ---: | ---: | ---: |
-{line("floor: bare Flask, our gunicorn, 16", "floor_16")}
-{line("ours: GET /api/items/&lt;id&gt;, 16", "point_16")}
-{line("ours: GET /api/items/&lt;id&gt;, 64", "point_64")}
-{line("ours: GET /api/items?per_page=20, 16", "list_16")}
-{line("ours: GET /api/items?per_page=20, 64", "list_64")}
-{line("ours: POST /api/items, 16", "post_16")}
-{line("ours: POST /api/items, 64", "post_64")}
-{line("Flask dev server: GET /api/items/&lt;id&gt;, 16", "dev_16")}
-{line("Flask dev server: GET /api/items/&lt;id&gt;, 64", "dev_64")}
-{line(f"gunicorn defaults ({workers} workers), FSA engine defaults: GET /api/items/&lt;id&gt;, 16", "defaults_16")}
-{line(f"gunicorn defaults ({workers} workers), FSA engine defaults: GET /api/items/&lt;id&gt;, 64", "defaults_64")}
+{chr(10).join(table_lines(rows))}
 
-Floor, database side: raw PyMySQL point selects over TLS: {rows["raw_1"]["qps"]:.0f} queries/s in
-one process, {rows["raw_n"]["qps"]:.0f} in {workers} processes. The floor for a point read, one
-database round trip plus one bare Flask request per request on this machine:
+Floor, database side: raw PyMySQL point selects over TLS, {rows["raw_1"]["qps"]:.0f} queries/s
+in one process, {rows["raw_n"]["qps"]:.0f} in {workers} processes. The floor for a point read,
+one database round trip plus one bare Flask request per request on this machine:
 1 / (1/{rows["floor_16"]["rps"]:.0f} + 1/{rows["raw_n"]["qps"]:.0f}) = {floor_rps:.0f} req/s.
 
 ## Targets (point read, 16 connections)
 
-| target | ratio | |
-| --- | ---: | --- |
-| at least 3x the development server | {ratio_dev:.2f}x | {verdict(ratio_dev >= 3)} |
-| at least 1.5x gunicorn defaults at equal workers | {ratio_defaults:.2f}x | {verdict(ratio_defaults >= 1.5)} |
-| at least 70% of the floor | {ratio_floor:.0%} | {verdict(ratio_floor >= 0.7)} |
+{chr(10).join(target_lines)}
 
 ## Memory and size
 
-- Peak memory of the app container (cgroup high-water mark, after all our rows): {peak:.0f} MiB
+- Peak memory of the app container (cgroup high-water mark, after all rows): {peak:.0f} MiB
 - App image: {image_mb:.0f} MB
 
 ## Round trips per request
 
 Statements the server counted (`Questions`) per request, over 300 sequential requests:
-point read {per_request["point"]:.2f}, list page {per_request["list"]:.2f}. Pre-ping's COM_PING
-is a round trip of its own that `Questions` does not count: one per pool checkout.
+point read {per_request["point"]:.2f}, list page {per_request["list"]:.2f}.
 
 What each round trip buys, and why it stays:
 - the query itself (a list page adds the `COUNT(*)` that gives `total` and `pages`);
 - `ROLLBACK` when the request's session closes: it ends the read transaction, so the next
-  request does not read an old REPEATABLE READ snapshot and holds no metadata lock;
-- `COM_PING` (pre-ping) at checkout: a connection the server closed (`wait_timeout`, a restart,
-  an RDS failover) is replaced before a request uses it, instead of failing that request. The
-  fault suite (`tests/test_faults.py`) relies on it.
+  request does not read an old REPEATABLE READ snapshot and holds no metadata lock.
+
+What was removed (app/config.py, app/pool.py):
+- the pool's own `ROLLBACK` on return (`pool_reset_on_return=None`): it repeated the session's;
+  tests/test_compose.py shows that no transaction stays open after requests;
+- pre-ping on every checkout: a connection is pinged only after `DB_PING_AFTER` seconds (1)
+  idle in the pool, where the server may have closed it; one used a moment ago is not.
+  tests/test_pool.py and tests/test_faults.py (idle past `wait_timeout`, a restart under load)
+  show what that still catches.
 """
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "benchmarks.md").write_text(text)
