@@ -21,7 +21,8 @@ endif
 export FLASK_APP := app
 
 .PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \
-	docker-check deploy-env deploy-env-local doctor bench
+	docker-check deploy-env deploy-env-local doctor bench \
+	rds-create rds-allow-my-ip rds-revoke-my-ip rds-destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -105,6 +106,18 @@ deploy-env-local: install ## Switch the stack back to the local db (undo deploy-
 
 doctor: install ## Check the target (RDS after deploy-env) step by step, with a parity table
 	$(BIN)/flask doctor $(if $(wildcard $(RDS_ENV_FILE)),--env-file $(RDS_ENV_FILE))
+
+rds-create: install ## Create a dev RDS instance: plan, confirm (CONFIRM=yes), wait (DRY_RUN=1: plan only)
+	$(BIN)/flask rds-create
+
+rds-allow-my-ip: install ## Allow this machine's address (/32) in the instance's security group
+	$(BIN)/flask rds-allow-my-ip
+
+rds-revoke-my-ip: install ## Remove the rule rds-allow-my-ip added
+	$(BIN)/flask rds-revoke-my-ip
+
+rds-destroy: install ## Delete the instance rds-create made (tagged only), final snapshot first
+	$(BIN)/flask rds-destroy
 
 clean: ## Remove the stack with its volume and image, the venv and caches
 	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null

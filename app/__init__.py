@@ -5,7 +5,7 @@ import os
 from dotenv import load_dotenv
 from flask import Flask
 
-from app import cli, credentials, deploy, docs, errors, health, items, pool
+from app import cli, credentials, deploy, docs, errors, health, items, pool, provision
 from app.config import load_config
 from app.extensions import db, migrate
 from app.logs import configure_logging
@@ -53,3 +53,4 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     cli.register_commands(app)
     deploy.register_commands(app)
+    provision.register_commands(app)

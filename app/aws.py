@@ -6,10 +6,13 @@ boto3 is the optional ``aws`` extra: the server never imports this module unless
 
 import json
 import re
+from contextlib import contextmanager
+
+import click
 
 
-class AWSError(RuntimeError):
-    """An AWS call failed; `cause` and `fix` are one line each."""
+class AWSError(click.ClickException):
+    """An AWS call failed; `cause` and `fix` are one line each. A CLI command shows it as is."""
 
     def __init__(self, cause: str, fix: str):
         super().__init__(f"{cause}\n  fix: {fix}")
@@ -28,6 +31,17 @@ def client(service: str, region: str | None = None):
             "pip install 'flask-rds-starter[aws]' (make install includes it)",
         ) from None
     return boto3.session.Session().client(service, region_name=region)
+
+
+@contextmanager
+def calling(action: str):
+    """Run AWS calls, turning botocore's errors into an AWSError that names `action`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, action) from None
 
 
 def explain(exc: Exception, action: str) -> AWSError:
@@ -96,19 +110,16 @@ def is_proxy_endpoint(endpoint: str) -> bool:
 
 
 def describe_instance(identifier: str, region: str | None = None) -> dict:
-    try:
-        response = client("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)
-    except Exception as exc:  # botocore's errors, explained; anything else re-raised
-        raise explain(exc, f"describe RDS instance {identifier!r}") from None
-    return response["DBInstances"][0]
+    rds = client("rds", region)
+    with calling(f"describe RDS instance {identifier!r}"):
+        return rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
 
 
 def secret_password(secret_id: str, region: str | None = None) -> tuple[str | None, str]:
     """(username, password) from a Secrets Manager secret, as RDS's managed secrets hold them."""
-    try:
-        value = client("secretsmanager", region).get_secret_value(SecretId=secret_id)
-    except Exception as exc:
-        raise explain(exc, "read the database password from Secrets Manager") from None
+    secrets = client("secretsmanager", region)
+    with calling("read the database password from Secrets Manager"):
+        value = secrets.get_secret_value(SecretId=secret_id)
     text = value.get("SecretString") or ""
     try:
         data = json.loads(text)
@@ -123,8 +134,6 @@ def secret_password(secret_id: str, region: str | None = None) -> tuple[str | No
 
 def iam_token(host: str, port: int, user: str, region: str | None = None, rds=None) -> str:
     """An IAM database authentication token: valid 15 minutes, so made for each connection."""
-    try:
-        rds = rds or client("rds", region or region_of(host))
+    rds = rds or client("rds", region or region_of(host))
+    with calling("make an IAM database authentication token"):
         return rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
-    except Exception as exc:
-        raise explain(exc, "make an IAM database authentication token") from None

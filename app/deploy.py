@@ -136,10 +136,7 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
         raise click.ClickException(
             f"DB_TLS={tls}: deploy-env connects to RDS over verified TLS only.\n  fix: {GET_BUNDLE}"
         )
-    try:
-        settings = resolve_target(instance, endpoint, port, database, user, secret_arn, region)
-    except aws.AWSError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = resolve_target(instance, endpoint, port, database, user, secret_arn, region)
     settings["DB_TLS"] = "verify-full"
     settings["DB_TLS_CA"] = str(ca_bundle(ca))
     if iam:
@@ -247,14 +244,12 @@ def upgrade_reviewed(yes):
 def take_snapshot(instance: str, region: str | None) -> str:
     name = f"{instance}-pre-migrate-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     click.echo(f"taking snapshot {name} of {instance} (this can take several minutes)")
-    try:
-        rds = aws.client("rds", region)
+    rds = aws.client("rds", region)
+    with aws.calling(f"snapshot {instance}"):
         rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=name)
         rds.get_waiter("db_snapshot_available").wait(
             DBSnapshotIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 120}
         )
-    except Exception as exc:  # botocore errors, explained; anything else re-raised
-        raise click.ClickException(str(aws.explain(exc, f"snapshot {instance}"))) from None
     click.echo(f"snapshot {name} is available")
     return name
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.extensions import db
 from tests.databases import start_server
+from tests.stack import free_port
 
 
 def app_config(url, **extra) -> dict:
@@ -96,3 +97,32 @@ def runner(app):
 def _mysql_only(request, db_server):
     if request.node.get_closest_marker("mysql") and not db_server.is_mysql:
         pytest.skip("needs MySQL: start Docker or set TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's AWS stand-in, in server mode on 127.0.0.1."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch):
+    """boto3, pointed at moto with throwaway credentials (never at AWS)."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    import boto3
+
+    return boto3

@@ -8,7 +8,6 @@ mode on 127.0.0.1.
 import os
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -22,6 +21,7 @@ from app.credentials import IAMToken, SecretPassword, connect_with
 from app.doctor import Target
 from tests.conftest import app_config
 from tests.databases import ROOT, docker_available
+from tests.stack import free_port
 from tests.tlsfiles import make_ca, make_server_cert
 
 pytestmark = pytest.mark.deploy
@@ -33,12 +33,6 @@ RDS_MASTER_GRANTS = (
     "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
     "EVENT, TRIGGER"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -333,33 +327,6 @@ def test_deploy_env_local_undoes_the_switch(cli, env_file):
 # --- AWS: moto's server on 127.0.0.1 ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws_env(moto_server, monkeypatch):
-    for name, value in {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    import boto3
-
-    return boto3
-
-
 def make_instance(boto3, name: str, **extra) -> dict:
     rds = boto3.client("rds")
     rds.create_db_instance(
@@ -371,14 +338,14 @@ def make_instance(boto3, name: str, **extra) -> dict:
 
 
 def test_deploy_env_from_an_instance_id_and_its_secret(aws_env, cli, standin, certs, tmp_path):
-    make_instance(aws_env, "dev-db", DBName="app")
+    make_instance(aws_env, "secret-db", DBName="app")
     arn = aws_env.client("secretsmanager").create_secret(
-        Name="rds!dev-db", SecretString=f'{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}'
+        Name="rds!secret-db", SecretString=f'{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}'
     )["ARN"]
     out = tmp_path / ".env.rds"
     # --endpoint over the looked-up one: moto's endpoint does not exist; the stand-in does.
     result = cli.invoke(
-        args=["deploy-env", "--instance", "dev-db", "--endpoint", "localhost", "--port",
+        args=["deploy-env", "--instance", "secret-db", "--endpoint", "localhost", "--port",
               str(standin), "--secret-arn", arn, "--ca", str(certs / "standin-ca.pem"),
               "--output", str(out)],
         env={"MYSQL_PORT": "1"},
@@ -388,7 +355,7 @@ def test_deploy_env_from_an_instance_id_and_its_secret(aws_env, cli, standin, ce
     assert values["DB_USER"] == "admin"  # the instance's master user, from describe_db_instances
     assert values["DB_NAME"] == "app"
     assert values["DB_PASSWORD"] == ADMIN_PASSWORD  # from the secret
-    assert values["RDS_INSTANCE"] == "dev-db"
+    assert values["RDS_INSTANCE"] == "secret-db"
     assert f"Secrets Manager {arn}" in out.read_text()
     assert ADMIN_PASSWORD not in result.output
 
