@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytestmark = pytest.mark.faults
+pytestmark = pytest.mark.fuzz
 
 FUZZ = settings(
     max_examples=120,
