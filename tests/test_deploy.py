@@ -339,9 +339,10 @@ def make_instance(boto3, name: str, **extra) -> dict:
 
 def test_deploy_env_from_an_instance_id_and_its_secret(aws_env, cli, standin, certs, tmp_path):
     make_instance(aws_env, "secret-db", DBName="app")
-    arn = aws_env.client("secretsmanager").create_secret(
-        Name="rds!secret-db", SecretString=f'{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}'
-    )["ARN"]
+    secret = f'{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}'
+    arn = aws_env.client("secretsmanager").create_secret(Name="rds!secret-db", SecretString=secret)[
+        "ARN"
+    ]
     out = tmp_path / ".env.rds"
     # --endpoint over the looked-up one: moto's endpoint does not exist; the stand-in does.
     result = cli.invoke(
