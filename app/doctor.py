@@ -158,7 +158,7 @@ def classify(target: Target, exc: pymysql.err.MySQLError) -> Failure:
         return Failure(
             "TLS",
             f"the server's certificate is not signed by a CA in {where}",
-            "DB_TLS_CA must be the RDS CA bundle: " + GET_BUNDLE,
+            "DB_TLS_CA must be the RDS CA bundle; " + GET_BUNDLE,
         )
     if "doesn't support it" in message:
         return Failure(
@@ -283,7 +283,7 @@ def step_migrations(connection, allow_pending: bool) -> str:
         if cursor.fetchone():
             cursor.execute("SELECT version_num FROM alembic_version")
             current = tuple(row[0] for row in cursor.fetchall())
-    at = ", ".join(current) or "empty (no migration applied)"
+    at = ", ".join(current) or "no revision (empty)"
     try:
         pending = pending_revisions(ScriptDirectory(MIGRATIONS_DIR), current)
     except RevisionError:
