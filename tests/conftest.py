@@ -1,11 +1,13 @@
 """Fixtures: one migrated database per run, and an app per test built through the factory.
 
-On MySQL a test runs inside a transaction that is rolled back (its own commits become
-savepoints), so it costs milliseconds; on SQLite it gets a copy of the migrated file.
+On MySQL a test runs inside a transaction on one shared connection, rolled back at its end (its
+own commits become savepoints), so it costs milliseconds; on SQLite it gets a copy of the
+migrated file.
 """
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -59,8 +61,21 @@ def empty_database(db_server):
     db_server.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def shared_connection(db_server, migrated_url):
+    """One MySQL connection for the whole run: a new one per test would cost a TLS handshake."""
+    if not db_server.is_mysql:
+        yield None
+        return
+    engine = sa.create_engine(migrated_url, poolclass=sa.pool.NullPool)
+    connection = engine.connect()
+    yield connection
+    connection.close()
+    engine.dispose()
+
+
 @pytest.fixture
-def app(db_server, migrated_url, tmp_path, monkeypatch):
+def app(db_server, migrated_url, shared_connection, tmp_path, monkeypatch):
     if not db_server.is_mysql:
         app = create_app(app_config(db_server.copy_database(migrated_url, tmp_path)))
         yield app
@@ -69,18 +84,15 @@ def app(db_server, migrated_url, tmp_path, monkeypatch):
         return
 
     app = create_app(app_config(migrated_url))
-    with app.app_context():
-        engine = db.engine
-    connection = engine.connect()
-    transaction = connection.begin()
+    transaction = shared_connection.begin()
     # A plain SQLAlchemy session: Flask-SQLAlchemy's would pick the engine over this connection.
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    factory = sessionmaker(bind=shared_connection, join_transaction_mode="create_savepoint")
     session = scoped_session(factory, scopefunc=_app_ctx_id)
     monkeypatch.setattr(db, "session", session)
     yield app
     transaction.rollback()
-    connection.close()
-    engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
