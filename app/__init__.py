@@ -9,8 +9,7 @@ from app import cli, credentials, deploy, docs, errors, health, items, pool, pro
 from app.config import load_config
 from app.extensions import db, migrate
 from app.logs import configure_logging
-
-MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+from app.schema import MIGRATIONS_DIR
 
 
 def create_app(config: dict | None = None) -> Flask:

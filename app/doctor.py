@@ -5,7 +5,6 @@ laptop first talks to RDS: the endpoint, the security group, TLS, the master use
 database, privileges, migrations; then a table of server settings beside the local `db`.
 """
 
-import os
 import re
 import socket
 import time
@@ -19,9 +18,8 @@ from sqlalchemy.engine import URL
 from app import aws
 from app.config import ConfigError, secret, tls_connect_args
 from app.credentials import connect_with, provider_from_config
-from app.schema import pending_revisions
+from app.schema import MIGRATIONS_DIR, pending_revisions
 
-MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 GET_BUNDLE = (
     "get the RDS CA bundle: curl -o .certs/rds-global-bundle.pem "
     "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem "

@@ -1,11 +1,15 @@
 """How the database schema compares with the migrations this code ships."""
 
+import os
+
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from flask import current_app
 
 from app.extensions import db
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 
 def migration_scripts() -> ScriptDirectory:
