@@ -121,5 +121,5 @@ rds-destroy: install ## Delete the instance rds-create made (tagged only), final
 
 clean: ## Remove the stack with its volume and image, the venv and caches
 	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
