@@ -15,9 +15,10 @@ from flask.cli import with_appcontext
 
 from app import aws, doctor
 from app.config import ConfigError
-from app.doctor import GET_BUNDLE, Target
+from app.doctor import GET_BUNDLE
 from app.extensions import db
 from app.schema import database_heads, migration_scripts, pending_revisions
+from app.target import Target
 
 ENV_FILE = ".env.rds"
 CA_DIR = Path(".certs")

@@ -17,8 +17,9 @@ import pytest
 from dotenv import dotenv_values
 
 from app import aws, create_app, doctor
+from app.config import tls_connect_args
 from app.credentials import IAMToken, SecretPassword, connect_with
-from app.doctor import Target
+from app.target import Target
 from tests.conftest import app_config
 from tests.databases import ROOT, docker_available
 from tests.stack import free_port
@@ -404,7 +405,7 @@ def test_rotated_secret_is_read_again_after_1045(aws_env, standin, certs):
     provider._password = "before-rotation"  # what a process read before the rotation
     t = target(standin, certs)
     params = dict(host="localhost", port=standin, user="admin", database="app",
-                  **doctor.tls_connect_args("verify-full", t.ca))  # fmt: skip
+                  **tls_connect_args("verify-full", t.ca))  # fmt: skip
     connection = connect_with(provider, lambda **p: pymysql.connect(**p))(**params)
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT CURRENT_USER()")
