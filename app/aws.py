@@ -1,7 +1,7 @@
 """The few AWS calls this project makes, with errors turned into one line of cause and fix.
 
-boto3 is the optional ``aws`` extra: the server never imports this module unless a setting
-(DB_PASSWORD_SECRET_ARN, DB_IAM_AUTH) asks for it.
+boto3 is the optional ``aws`` extra, imported only when a call is made: the server makes none
+unless a setting (DB_PASSWORD_SECRET_ARN, DB_IAM_AUTH) asks for it.
 """
 
 import json
@@ -70,7 +70,7 @@ def explain(exc: Exception, action: str) -> AWSError:
         return AWSError(
             f"{action}: {code}: {message}", FIXES.get(code, "see the AWS message above")
         )
-    raise exc
+    return AWSError(f"{action}: {exc}", "see the AWS message above")
 
 
 NO_PERMISSION = "your IAM identity lacks this action: ask for it, or use another AWS_PROFILE"

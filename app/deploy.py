@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import flask_migrate
+from alembic.script.revision import RevisionError
 from dotenv import dotenv_values
 from flask.cli import with_appcontext
 
@@ -144,7 +145,7 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
         settings["DB_IAM_AUTH"] = "1"
         settings["AWS_REGION"] = region or aws.region_of(settings["DB_HOST"])
         settings.pop("DB_PASSWORD", None)
-    elif not settings.get("DB_PASSWORD"):
+    elif not settings.get("_secret_arn"):
         settings["DB_PASSWORD"] = os.environ.get("RDS_PASSWORD") or click.prompt(
             f"password for {settings['DB_USER']}", hide_input=True
         )
@@ -156,7 +157,7 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
     ):
         raise click.ClickException(f"the target failed a check: {output} was not written")
 
-    if secret_arn:  # the secret may have rotated while the doctor ran: write what it holds now
+    if secret_arn:  # read once more after the doctor's checks: what the secret holds now
         settings["DB_PASSWORD"] = aws.secret_password(secret_arn, settings.get("AWS_REGION"))[1]
     previous = dotenv_values(output) if Path(output).exists() else {}
     values = {
@@ -205,8 +206,7 @@ def resolve_target(instance, endpoint, port, database, user, secret_arn, region)
         "AWS_REGION": region,
         "_notes": notes,
     }
-    if secret_arn:
-        settings["DB_PASSWORD"] = aws.secret_password(secret_arn, region)[1]
+    if secret_arn:  # the doctor reads the password from it; deploy-env writes it afterwards
         notes.append(f"Password read from Secrets Manager {secret_arn}; after a rotation run")
         notes.append("make deploy-env again (the doctor and migrate re-read it on error 1045).")
         settings["_secret_arn"] = secret_arn
@@ -214,12 +214,17 @@ def resolve_target(instance, endpoint, port, database, user, secret_arn, region)
 
 
 @click.command("upgrade-reviewed")
-@click.option("--yes", is_flag=True, envvar="CONFIRM_YES", help="Apply without asking.")
+@click.option("--yes", is_flag=True, help="Apply without asking (or CONFIRM=yes).")
 @with_appcontext
 def upgrade_reviewed(yes):
     """Show the SQL of pending migrations, ask, then apply them (SNAPSHOT=1: snapshot first)."""
     current = database_heads()
-    pending = pending_revisions(migration_scripts(), current)
+    try:
+        pending = pending_revisions(migration_scripts(), current)
+    except RevisionError:
+        raise click.ClickException(
+            f"the database is at {', '.join(current)}, a revision this code does not have"
+        ) from None
     if not pending:
         click.echo(f"nothing to apply: database at {', '.join(current) or 'base'}")
         return

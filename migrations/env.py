@@ -10,12 +10,12 @@ from logging.config import fileConfig
 
 from alembic import context
 from alembic.script.revision import RevisionError
-from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.models import UTCDateTime
+from app.schema import pending_revisions
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -96,13 +96,11 @@ def take_lock(connection):
 
 
 def report_failure(exc, before, applied):
-    script = context.script
     done = [step.up_revision_id for step in applied if step.is_upgrade]
     try:
-        pending = [r.revision for r in script.iterate_revisions("heads", before or "base")]
-        pending.reverse()
+        pending = pending_revisions(context.script, tuple(before))
         failed = pending[len(done)] if len(pending) > len(done) else "?"
-    except (CommandError, RevisionError):  # a downgrade or an odd target
+    except RevisionError:  # a downgrade or an odd target
         failed = "?"
     at = done[-1] if done else (", ".join(before) or "base")
     logger.error("Migration %s failed: %s", failed, str(exc.orig).strip())
