@@ -1,4 +1,6 @@
-# The app image: gunicorn serving app:create_app(), plus the flask CLI for migrations.
+# Two images from one file: `runtime` (the default, the last stage) is gunicorn serving
+# app:create_app() and nothing else; `migrate` adds the operator package rdsctl, whose
+# `rdsctl migrate` waits for the database and applies the migrations (reviewed on RDS).
 # PYTHON_IMAGE names the base, for a registry mirror (or CI's stand-in image).
 ARG PYTHON_IMAGE=python:3.12-slim
 
@@ -11,7 +13,7 @@ COPY requirements/${APP_LOCK} /tmp/requirements.lock
 # Every dependency pinned with its hash; wheels only, so no compiler is needed.
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.lock
 
-FROM ${PYTHON_IMAGE}
+FROM ${PYTHON_IMAGE} AS base
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,12 +22,19 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN useradd --system --uid 10001 --user-group --home-dir /srv --no-create-home app
 WORKDIR /srv
 COPY --from=build /opt/venv /opt/venv
+# The app reads migrations/ at run time too: /readyz names pending revisions.
 COPY app/ app/
 COPY migrations/ migrations/
-COPY docker/gunicorn.conf.py docker/migrate.sh docker/
 # The instance folder holds only a SQLite file, which the image never uses, but must be writable.
 RUN mkdir instance && chown app:app instance
 USER 10001:10001
+
+FROM base AS migrate
+COPY rdsctl/ rdsctl/
+CMD ["python", "-m", "rdsctl", "migrate"]
+
+FROM base AS runtime
+COPY docker/gunicorn.conf.py docker/
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]

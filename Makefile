@@ -19,6 +19,7 @@ TARGET := the local db container
 endif
 
 export FLASK_APP := app
+RDSCTL := $(BIN)/python -m rdsctl
 
 .PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench \
@@ -35,15 +36,17 @@ $(BIN)/.installed: requirements/dev.lock
 install: $(BIN)/.installed ## Make .venv from the lock file (app, tests, lint, pandas)
 
 run: install ## Serve the API on SQLite at http://127.0.0.1:5000 (PORT=...), no Docker needed
+	@$(BIN)/python -m app.settings --quiet
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --port $(PORT)
 
 test: install ## Run the tests: on MySQL via testcontainers when Docker answers, else SQLite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff, ruff format --check and hadolint
+lint: install ## ruff, ruff format --check, mypy (strict) and hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 
 format: install ## Format the code with ruff
@@ -99,25 +102,25 @@ bench: install docker-check ## Load the stack with wrk beside the floor; write d
 	$(BIN)/python -m bench.run
 
 deploy-env: install ## Point the stack at RDS: RDS_INSTANCE=id, or RDS_ENDPOINT=host RDS_USER=...
-	$(BIN)/flask deploy-env
+	$(RDSCTL) deploy-env
 
 deploy-env-local: install ## Switch the stack back to the local db (undo deploy-env)
-	$(BIN)/flask deploy-env --local
+	$(RDSCTL) deploy-env --local
 
 doctor: install ## Check the target (RDS after deploy-env) step by step, with a parity table
-	$(BIN)/flask doctor $(if $(wildcard $(RDS_ENV_FILE)),--env-file $(RDS_ENV_FILE))
+	$(RDSCTL) doctor $(if $(wildcard $(RDS_ENV_FILE)),--env-file $(RDS_ENV_FILE))
 
 rds-create: install ## Create a dev RDS instance: plan, confirm (CONFIRM=yes), wait (DRY_RUN=1: plan only)
-	$(BIN)/flask rds-create
+	$(RDSCTL) rds-create
 
 rds-allow-my-ip: install ## Allow this machine's address (/32) in the instance's security group
-	$(BIN)/flask rds-allow-my-ip
+	$(RDSCTL) rds-allow-my-ip
 
 rds-revoke-my-ip: install ## Remove the rule rds-allow-my-ip added
-	$(BIN)/flask rds-revoke-my-ip
+	$(RDSCTL) rds-revoke-my-ip
 
 rds-destroy: install ## Delete the instance rds-create made (tagged only), final snapshot first
-	$(BIN)/flask rds-destroy
+	$(RDSCTL) rds-destroy
 
 clean: ## Remove the stack with its volume and image, the venv and caches
 	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null

@@ -1,55 +1,42 @@
 """A Flask service on SQLite locally and MySQL 8 (Docker Compose, AWS RDS) unchanged."""
 
 import os
+from typing import TYPE_CHECKING
 
-from dotenv import load_dotenv
 from flask import Flask
 
-from app import cli, credentials, deploy, docs, errors, health, items, pool, provision
-from app.config import load_config
-from app.extensions import db, migrate
-from app.logs import configure_logging
-from app.schema import MIGRATIONS_DIR
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Create the app: defaults, then the environment (and .env), then `config` (tests)."""
-    if config is None:
+def create_app(settings: "Settings | None" = None) -> Flask:
+    """Create the app from `settings`, or from the environment (and .env) when none is given.
+
+    The modules are imported here, not at the top: `docker/gunicorn.conf.py` imports
+    app.settings, and a package that loaded the whole app would put every module into the
+    gunicorn master, where restarted workers would inherit it.
+    """
+    from dotenv import load_dotenv
+
+    from app import cli, docs, errors, extensions, health, items_api
+    from app.config import flask_config
+    from app.logs import configure_logging
+    from app.settings import Settings
+
+    if settings is None:
         load_dotenv(override=False)  # the real environment always wins over .env
+        settings = Settings.from_env(os.environ)
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.update(load_config(app.instance_path, config))
-    if not app.testing:
-        configure_logging(app.config["LOG_LEVEL"])
-    app.json.sort_keys = False
+    app.config.from_mapping(flask_config(settings, app.instance_path))
+    if not settings.testing:
+        configure_logging(settings.log_level)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    register_extensions(app)
-    register_blueprints(app)
-    register_error_handlers(app)
-    register_commands(app)
+    extensions.init_app(app, settings)
+    health.init_app(app)
+    items_api.init_app(app)
+    docs.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
     return app
-
-
-def register_extensions(app: Flask) -> None:
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
-    with app.app_context():
-        if db.engine.dialect.name == "mysql":
-            pool.install(db.engine, app.config["DB_PING_AFTER"])
-        credentials.install(db.engine, app.config)
-
-
-def register_blueprints(app: Flask) -> None:
-    app.register_blueprint(health.bp)
-    app.register_blueprint(items.bp)
-    app.register_blueprint(docs.bp)
-
-
-def register_error_handlers(app: Flask) -> None:
-    errors.register_error_handlers(app)
-
-
-def register_commands(app: Flask) -> None:
-    cli.register_commands(app)
-    deploy.register_commands(app)
-    provision.register_commands(app)

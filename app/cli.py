@@ -1,66 +1,77 @@
 """Command-line tools: `flask items ...` and `flask wait-db`."""
 
 import time
+from typing import IO, Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from app import crud
+from app import items
+from app.aws import AWSError
 from app.errors import ValidationError
 from app.export import items_csv, items_json
 from app.extensions import db
-from app.items import FIELDS
-from app.models import Item
-from app.validation import check_fields
 
-items_cli = AppGroup("items", help="Add, delete, list and export items.")
+
+class ItemsGroup(AppGroup):
+    """Database and AWS failures as one line of cause and fix, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            reason = str(exc.orig).splitlines()[0]
+            raise click.ClickException(
+                f"the database did not answer: {reason}\n  fix: check DATABASE_URL or DB_HOST, "
+                "and that the database runs (make up, or flask wait-db)"
+            ) from None
+        except AWSError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+items_cli = ItemsGroup("items", help="Add, delete, list and export items.")
 
 
 @items_cli.command("add")
 @click.argument("name")
 @click.option("--description", default="", help="Free text.")
-def add_item(name: str, description: str):
+def add_item(name: str, description: str) -> None:
     """Add an item called NAME."""
     try:
-        values = check_fields({"name": name, "description": description}, FIELDS, partial=False)
+        item = items.create({"name": name, "description": description})
     except ValidationError as exc:
         raise click.UsageError("; ".join(f"{k} {v}" for k, v in exc.fields.items())) from None
-    item = Item(**values)
-    db.session.add(item)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    except items.NameTaken:
         raise click.ClickException(f"an item named {name!r} already exists") from None
     click.echo(f"added item {item.id}: {item.name}")
 
 
 @items_cli.command("delete")
 @click.argument("name")
-def delete_item(name: str):
+def delete_item(name: str) -> None:
     """Delete the item called NAME."""
-    item = crud.item_by_name(name)
+    item = items.by_name(name)
     if item is None:
         raise click.ClickException(f"no item named {name!r}")
-    db.session.delete(item)
-    db.session.commit()
-    click.echo(f"deleted item {item.id}: {name}")
+    item_id = item.id
+    items.delete(item)
+    click.echo(f"deleted item {item_id}: {name}")
 
 
 @items_cli.command("list")
-def list_items():
+def list_items() -> None:
     """Print every item, one per line."""
-    for item in crud.all_items():
+    for item in items.every():
         click.echo(f"{item.id}\t{item.name}\t{item.description}")
 
 
 @items_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
-def export_items(fmt: str, output):
+def export_items(fmt: str, output: IO[str]) -> None:
     """Write every item as CSV or JSON (to standard output by default)."""
     output.write(items_csv() if fmt == "csv" else items_json())
 
@@ -68,8 +79,14 @@ def export_items(fmt: str, output):
 @click.command("wait-db")
 @with_appcontext
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait in all.")
-def wait_db(timeout: float):
+def wait_db(timeout: float) -> None:
     """Wait until the database answers, retrying with backoff; exit 1 after TIMEOUT seconds."""
+    wait_for_database(timeout)
+
+
+def wait_for_database(timeout: float) -> None:
+    """Connect until the database answers, backing off from 0.5 s to 5 s between attempts;
+    after `timeout` seconds, fail with the last reason. Needs an app context."""
     url = db.engine.url.render_as_string(hide_password=True)
     deadline = time.monotonic() + timeout
     delay, attempt = 0.5, 1
@@ -79,8 +96,8 @@ def wait_db(timeout: float):
                 connection.execute(text("SELECT 1"))
             click.echo(f"database is up: {url}")
             return
-        except DBAPIError as exc:
-            reason = str(exc.orig).splitlines()[0]
+        except (DBAPIError, AWSError) as exc:
+            reason = exc.cause if isinstance(exc, AWSError) else str(exc.orig).splitlines()[0]
             left = deadline - time.monotonic()
             if left <= 0:
                 raise click.ClickException(
@@ -91,6 +108,6 @@ def wait_db(timeout: float):
             delay, attempt = min(delay * 2, 5.0), attempt + 1
 
 
-def register_commands(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     app.cli.add_command(items_cli)
     app.cli.add_command(wait_db)

@@ -1,82 +1,56 @@
-"""Configuration: defaults, then the environment (and .env), then an explicit override."""
+"""Flask's configuration and the database engine's options, built from the Settings."""
 
-import os
 import ssl
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-DEFAULT_SECRET_KEY = "dev-only-not-a-secret"  # noqa: S105 - refused in production
-
-
-class ConfigError(RuntimeError):
-    """The configuration cannot work; the message says what to set."""
+from app.settings import ConfigError, Settings
 
 
-def load_config(instance_path: str, override: dict | None = None) -> dict:
-    """Build the app config from the environment; `override` (tests) wins over it."""
-    env = os.environ
-    override = override or {}
-    config = {
-        "APP_ENV": env.get("APP_ENV", "development"),
-        "SECRET_KEY": env.get("SECRET_KEY", DEFAULT_SECRET_KEY),
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
+def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
+    """The keys Flask and Flask-SQLAlchemy read, and the settings themselves as SETTINGS."""
+    url = database_url(settings, instance_path)
+    return {
+        "SETTINGS": settings,
+        "TESTING": settings.testing,
+        "SECRET_KEY": settings.secret_key,
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
         "API_MAX_PAGE_SIZE": 100,
-        "SQLALCHEMY_DATABASE_URI": database_url(env, instance_path),
-        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", 5)),
-        "DB_POOL_RECYCLE": int(env.get("DB_POOL_RECYCLE", 3600)),
-        "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", 5)),
-        "DB_READ_TIMEOUT": int(env.get("DB_READ_TIMEOUT", 30)),
-        "DB_PING_AFTER": float(env.get("DB_PING_AFTER", 1)),
-        "DB_TLS": env.get("DB_TLS", "preferred"),
-        "DB_TLS_CA": env.get("DB_TLS_CA"),
-        # Passwords that change (app/credentials.py): a rotated secret, or IAM tokens.
-        "DB_PASSWORD_SECRET_ARN": env.get("DB_PASSWORD_SECRET_ARN"),
-        "DB_IAM_AUTH": env.get("DB_IAM_AUTH", "0") == "1",
-        "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings, url),
     }
-    config.update(override)
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = override.get(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(config)
-    )
-    check_config(config)
-    return config
 
 
-def database_url(env, instance_path: str) -> str | URL:
+def database_url(settings: Settings, instance_path: str) -> URL:
     """DATABASE_URL, or a URL built from DB_HOST and friends, or SQLite in the instance folder.
 
     Building from parts keeps passwords with URL-special characters working unescaped.
     """
-    if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
-    if env.get("DB_HOST"):
+    if settings.database_url:
+        try:
+            return make_url(settings.database_url)
+        except ArgumentError:
+            raise ConfigError(
+                "DATABASE_URL is not a database URL: write it as "
+                "mysql+pymysql://user:password@host:3306/name (or sqlite:///path)"
+            ) from None
+    if settings.db_host:
         return URL.create(
             "mysql+pymysql",
-            username=env.get("DB_USER"),
-            password=secret(env, "DB_PASSWORD"),
-            host=env["DB_HOST"],
-            port=int(env.get("DB_PORT", 3306)),
-            database=env.get("DB_NAME"),
+            username=settings.db_user,
+            password=settings.db_password,
+            host=settings.db_host,
+            port=settings.db_port,
+            database=settings.db_name,
         )
-    return "sqlite:///" + str(Path(instance_path) / "app.db")
+    return make_url("sqlite:///" + str(Path(instance_path) / "app.db"))
 
 
-def secret(env, name: str) -> str | None:
-    """NAME from the environment, or the contents of the file named by NAME_FILE."""
-    path = env.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"{name}_FILE={path} cannot be read: {exc.strerror}") from None
-    return env.get(name)
-
-
-def engine_options(config: dict) -> dict:
+def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
     """Engine options for MySQL behind RDS; SQLite gets only what applies to it."""
-    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "mysql":
         return {"pool_pre_ping": True}  # free on SQLite
     # MySQL: app/pool.py pings connections that sat idle, instead of pre-pinging every checkout.
@@ -85,25 +59,28 @@ def engine_options(config: dict) -> dict:
     # ROLLBACK would be a second round trip that resets nothing.
     return dict(
         pool_reset_on_return=None,
-        pool_size=config["DB_POOL_SIZE"],
-        max_overflow=config["DB_POOL_SIZE"],
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
         pool_timeout=10,
         # Below MySQL's wait_timeout (28800 s on RDS), so the server never closes them first.
-        pool_recycle=config["DB_POOL_RECYCLE"],
-        connect_args={
-            "charset": "utf8mb4",
-            "connect_timeout": config["DB_CONNECT_TIMEOUT"],
-            "read_timeout": config["DB_READ_TIMEOUT"],
-            "write_timeout": config["DB_READ_TIMEOUT"],
-            **tls_connect_args(config["DB_TLS"], config["DB_TLS_CA"]),
-        },
+        pool_recycle=settings.db_pool_recycle,
+        connect_args=connect_args(settings),
     )
 
 
-TLS_MODES = ("disabled", "preferred", "required", "verify-full")
+def connect_args(settings: Settings, *, read_timeout: int | None = None) -> dict[str, Any]:
+    """PyMySQL's connect() arguments: utf8mb4, timeouts and TLS."""
+    timeout = read_timeout or settings.db_read_timeout
+    return {
+        "charset": "utf8mb4",
+        "connect_timeout": settings.db_connect_timeout,
+        "read_timeout": timeout,
+        "write_timeout": timeout,
+        **tls_connect_args(settings.db_tls, settings.db_tls_ca),
+    }
 
 
-def tls_connect_args(mode: str, ca_file: str | None) -> dict:
+def tls_connect_args(mode: str, ca_file: str | None) -> dict[str, Any]:
     """PyMySQL's TLS arguments for DB_TLS, built here only.
 
     PyMySQL is easy to get wrong (ssl_ca alone encrypts without verifying), so each mode is
@@ -124,22 +101,6 @@ def tls_connect_args(mode: str, ca_file: str | None) -> dict:
         try:
             context = ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"DB_TLS_CA={ca_file} is not a readable CA bundle: {exc}") from None
+            raise ConfigError(f"DB_TLS_CA={ca_file}: not a readable CA bundle ({exc})") from None
         return {"ssl": context}  # CERT_REQUIRED and check_hostname are the defaults
-    raise ConfigError(f"DB_TLS={mode!r} is not one of: {', '.join(TLS_MODES)}")
-
-
-def check_config(config: dict) -> None:
-    """Refuse settings that cannot work, saying what to set."""
-    if config.get("DB_IAM_AUTH") and config.get("DB_TLS") != "verify-full":
-        raise ConfigError(
-            "DB_IAM_AUTH=1 sends a token as the password: it needs DB_TLS=verify-full"
-        )
-    if config["APP_ENV"] != "production":
-        return
-    key = config.get("SECRET_KEY")
-    if not key or key == DEFAULT_SECRET_KEY:
-        raise ConfigError(
-            "SECRET_KEY is missing or left at its development default; production needs a "
-            'random one, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
-        )
+    raise ConfigError(f"DB_TLS={mode!r}: must be one of disabled, preferred, required, verify-full")

@@ -1,11 +1,12 @@
-"""API errors, and the one place that turns every error into a JSON body."""
+"""The errors a client can cause, and the one place that turns every error into a JSON body."""
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from app.aws import AWSError
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ class BadQuery(APIError):
     code = "bad_query"
 
 
+class NotFound(APIError):
+    status = 404
+    code = "not_found"
+
+
 class Conflict(APIError):
     status = 409
     code = "conflict"
@@ -43,40 +49,48 @@ class UnsupportedMediaType(APIError):
     code = "unsupported_media_type"
 
 
-def error_body(status: int, code: str, message: str, fields: dict | None = None):
-    body = {"error": {"status": status, "code": code, "message": message}}
+def error_body(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
+    error: dict[str, object] = {"status": status, "code": code, "message": message}
     if fields:
-        body["error"]["fields"] = fields
-    return jsonify(body), status
+        error["fields"] = fields
+    return jsonify({"error": error}), status
 
 
-def register_error_handlers(app: Flask) -> None:
+def database_unavailable(reason: str) -> tuple[Response, int]:
+    """503 for a database that is down, restarting, out of connections or out of credentials:
+    the client may retry."""
+    db.session.rollback()
+    log.warning("database unavailable: %s", reason)
+    response, status = error_body(503, "database_unavailable", "The database is unavailable.")
+    response.headers["Retry-After"] = "1"
+    return response, status
+
+
+def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
-    def api_error(error: APIError):
+    def api_error(error: APIError) -> tuple[Response, int]:
         return error_body(error.status, error.code, error.message, error.fields)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_body(error.code or 500, code, error.description or error.name)
 
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     @app.errorhandler(sa_exc.TimeoutError)
-    def database_unavailable(error: Exception):
-        # The database is down, restarting or out of connections: the client may retry.
-        db.session.rollback()
-        log.warning("database unavailable: %s", _first_line(error))
-        response, status = error_body(503, "database_unavailable", "The database is unavailable.")
-        response.headers["Retry-After"] = "1"
-        return response, status
+    def database_error(error: Exception) -> tuple[Response, int]:
+        return database_unavailable(str(getattr(error, "orig", error)).splitlines()[0])
+
+    @app.errorhandler(AWSError)
+    def credentials_error(error: AWSError) -> tuple[Response, int]:
+        # The password comes from AWS (Secrets Manager, IAM) and AWS did not answer.
+        return database_unavailable(error.cause)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
+    def unexpected(error: Exception) -> tuple[Response, int]:
         # The last resort: log the cause with its traceback, show the client no internals.
         log.exception("unhandled error")
         return error_body(500, "internal_error", "Internal server error.")
-
-
-def _first_line(error: Exception) -> str:
-    return str(getattr(error, "orig", error)).splitlines()[0]

@@ -3,14 +3,15 @@
 import csv
 import io
 import json
+from typing import Any
 
-from app.crud import all_items
+from app import items
 
 COLUMNS = ["id", "name", "description", "created_at", "updated_at"]
 
 
-def items_records() -> list[dict]:
-    return [item.to_dict() for item in all_items()]
+def items_records() -> list[dict[str, Any]]:
+    return [item.to_dict() for item in items.every()]
 
 
 def items_csv() -> str:
@@ -25,7 +26,7 @@ def items_json() -> str:
     return json.dumps(items_records(), ensure_ascii=False, indent=2) + "\n"
 
 
-def items_dataframe():
+def items_dataframe() -> Any:
     """Return the items table as a pandas DataFrame, one row per item, ordered by id.
 
     Timestamps are timezone-aware UTC. Needs an application context and the optional

@@ -1,9 +1,14 @@
 """Extension objects, created unbound and bound to an app in create_app()."""
 
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app import credentials, pool
+from app.revisions import MIGRATIONS_DIR
+from app.settings import Settings
 
 # Stable constraint names: MySQL otherwise names them itself, and migrations drift.
 NAMING_CONVENTION = {
@@ -23,3 +28,12 @@ db = SQLAlchemy(model_class=Base)
 # One transaction per revision: MySQL DDL commits implicitly anyway, and so a failure leaves the
 # database recorded at the last revision that completed.
 migrate = Migrate(compare_type=True, transaction_per_migration=True)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        if db.engine.dialect.name == "mysql":
+            pool.install(db.engine, settings.db_ping_after)
+        credentials.install(db.engine, settings)

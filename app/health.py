@@ -1,30 +1,45 @@
 """Liveness and readiness probes."""
 
 import logging
+from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 from sqlalchemy.exc import DBAPIError
 
-from app.schema import schema_problem
+from app.aws import AWSError
+from app.extensions import db
+from app.revisions import database_state
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> dict[str, str]:
     """The process is alive. Touches no database, so a database outage never restarts the app."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> Any:
     """The database answers and its schema is at the migrations' head."""
     try:
-        problem = schema_problem()
+        problem = database_state(db.engine).problem()
     except DBAPIError as exc:
         log.warning("readiness: database unreachable: %s", str(exc.orig).splitlines()[0])
-        problem = "database unreachable"
+        return unavailable("database unreachable", retry_after="1")
+    except AWSError as exc:
+        log.warning("readiness: no database password: %s", exc.cause)
+        return unavailable("database credentials unavailable", retry_after="1")
     if problem:
-        return {"status": "unavailable", "reason": problem}, 503
+        return unavailable(problem)  # pending migrations: retrying cannot help
     return {"status": "ok"}
+
+
+def unavailable(reason: str, retry_after: str | None = None) -> Any:
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    return {"status": "unavailable", "reason": reason}, 503, headers
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

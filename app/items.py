@@ -1,87 +1,79 @@
-"""The items resource: /api/items."""
+"""The items layer: every read and write of items, for the API, the CLI and the export.
 
-from flask import Blueprint, abort, current_app, request, url_for
+Values are checked against the rules beside the model (app.models.ITEM_FIELDS); a write
+commits or raises, and a taken name is NameTaken whichever way it arrived.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.exc import IntegrityError
 
-from app import crud
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import DESCRIPTION_MAX, NAME_MAX, Item
-from app.validation import check_fields, int_arg, json_object, text
-
-bp = Blueprint("items", __name__, url_prefix="/api/items")
+from app.models import ITEM_FIELDS, Item
+from app.validation import check_fields
 
 # MySQL's INT: a larger id cannot exist, and SQLite would overflow on it.
 ID_MAX = 2**31 - 1
 
-FIELDS = {
-    "name": (True, text(max_length=NAME_MAX, allow_blank=False)),
-    "description": (False, text(max_length=DESCRIPTION_MAX, allow_blank=True)),
-}
+
+class NameTaken(Conflict):
+    def __init__(self, name: str):
+        super().__init__("An item with this name already exists.", {"name": "already exists"})
+        self.name = name
 
 
-@bp.get("")
-def list_items():
-    max_size = current_app.config["API_MAX_PAGE_SIZE"]
-    page = int_arg(request.args, "page", default=1, minimum=1, maximum=ID_MAX)
-    per_page = int_arg(request.args, "per_page", default=20, minimum=1, maximum=max_size)
-    result = crud.page_of_items(page=page, per_page=per_page)
-    body = {
-        "items": [item.to_dict() for item in result.items],
-        "page": page,
-        "per_page": per_page,
-        "total": result.total,
-        "pages": result.pages,
-    }
-    if result.has_next:
-        body["next"] = url_for(".list_items", page=page + 1, per_page=per_page)
-    return body
+def find(item_id: int) -> Item:
+    """The item with this id, or NotFound."""
+    item = db.session.get(Item, item_id) if 0 < item_id <= ID_MAX else None
+    if item is None:
+        raise NotFound(f"No item with id {item_id}.")
+    return item
 
 
-@bp.post("")
-def create_item():
-    values = check_fields(json_object(request), FIELDS, partial=False)
-    item = Item(**values)
+def by_name(name: str) -> Item | None:
+    return db.session.execute(db.select(Item).filter_by(name=name)).scalar_one_or_none()
+
+
+def page(*, page: int, per_page: int) -> Pagination:
+    query = db.select(Item).order_by(Item.id)
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page, error_out=False)
+
+
+def every() -> Iterator[Item]:
+    """Every item, oldest first."""
+    return iter(db.session.execute(db.select(Item).order_by(Item.id)).scalars())
+
+
+def create(values: Mapping[str, Any]) -> Item:
+    """A new item from client values (checked); raises ValidationError or NameTaken."""
+    clean = check_fields(values, ITEM_FIELDS, partial=False)
+    item = Item(**clean)
     db.session.add(item)
-    commit_or_conflict(values)
-    return item.to_dict(), 201, {"Location": url_for(".get_item", item_id=item.id)}
+    _commit(clean)
+    return item
 
 
-@bp.get("/<int:item_id>")
-def get_item(item_id: int):
-    return item_or_404(item_id).to_dict()
-
-
-@bp.patch("/<int:item_id>")
-def update_item(item_id: int):
-    item = item_or_404(item_id)
-    values = check_fields(json_object(request), FIELDS, partial=True)
-    for name, value in values.items():
+def update(item: Item, values: Mapping[str, Any]) -> Item:
+    """Change the given fields (checked); raises ValidationError or NameTaken."""
+    clean = check_fields(values, ITEM_FIELDS, partial=True)
+    for name, value in clean.items():
         setattr(item, name, value)
-    commit_or_conflict(values)
-    return item.to_dict()
+    _commit(clean)
+    return item
 
 
-@bp.delete("/<int:item_id>")
-def delete_item(item_id: int):
-    db.session.delete(item_or_404(item_id))
+def delete(item: Item) -> None:
+    db.session.delete(item)
     db.session.commit()
-    return "", 204
 
 
-def item_or_404(item_id: int) -> Item:
-    description = f"No item with id {item_id}."
-    if item_id > ID_MAX:
-        abort(404, description)
-    return db.get_or_404(Item, item_id, description=description)
-
-
-def commit_or_conflict(values: dict) -> None:
-    """Commit, turning a duplicate name (the only unique column) into a 409."""
+def _commit(values: Mapping[str, Any]) -> None:
+    """Commit, turning a duplicate name (the only unique column) into NameTaken."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(
-            "An item with this name already exists.", {"name": "already exists"}
-        ) from None
+        raise NameTaken(str(values.get("name", ""))) from None

@@ -9,10 +9,13 @@ its request with a 503, and SQLAlchemy then drops every connection of that pool.
 """
 
 import time
+from typing import Any
 
 import pymysql
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 # ER_SERVER_SHUTDOWN: the server is stopping (a restart, an RDS reboot or failover). The
 # connection is finished, but SQLAlchemy's MySQL dialect does not count it as a disconnect, so
@@ -20,19 +23,21 @@ from sqlalchemy.exc import DisconnectionError
 SERVER_GOING_AWAY = {1053}
 
 
-def install(engine, ping_after: float) -> None:
+def install(engine: Engine, ping_after: float) -> None:
     @event.listens_for(engine, "handle_error")
-    def shutdown_is_a_disconnect(context):
+    def shutdown_is_a_disconnect(context: ExceptionContext) -> None:
         error = context.original_exception
         if isinstance(error, pymysql.err.OperationalError) and error.args[0] in SERVER_GOING_AWAY:
             context.is_disconnect = True
 
     @event.listens_for(engine, "checkin")
-    def returned(dbapi_connection, record):
+    def returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info["returned_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def ping_if_idle(dbapi_connection, record, proxy):
+    def ping_if_idle(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
         returned_at = record.info.get("returned_at")
         if returned_at is None or time.monotonic() - returned_at < ping_after:
             return  # new, or in use a moment ago

@@ -1,13 +1,24 @@
-"""Validation of request bodies and query strings, reporting every bad field at once."""
+"""Checks of request bodies, query strings and field values, reporting every bad field at once."""
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Request
 
 from app.errors import APIError, BadQuery, UnsupportedMediaType, ValidationError
 
+Check = Callable[[Any], str | None]  # an error message, or None when the value is good
 
-def json_object(request: Request) -> dict:
+
+@dataclass(frozen=True)
+class Field:
+    required: bool
+    check: Check
+
+
+def json_object(request: Request) -> dict[str, Any]:
     """The request's JSON body, which must be an object."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
@@ -19,19 +30,18 @@ def json_object(request: Request) -> dict:
     return body
 
 
-def check_fields(body: dict, spec: dict, *, partial: bool) -> dict:
-    """Validate `body` against `spec` ({field: (required, check)}); return the clean values.
-
-    Each check returns an error message, or None when the value is good.
-    """
+def check_fields(
+    body: Mapping[str, Any], spec: Mapping[str, Field], *, partial: bool
+) -> dict[str, Any]:
+    """Validate `body` against `spec`; return the clean values or raise ValidationError."""
     errors = {name: "unknown field" for name in body if name not in spec}
     clean = {}
-    for name, (required, check) in spec.items():
+    for name, field in spec.items():
         if name not in body:
-            if required and not partial:
+            if field.required and not partial:
                 errors[name] = "is required"
             continue
-        problem = check(body[name])
+        problem = field.check(body[name])
         if problem:
             errors[name] = problem
         else:
@@ -41,10 +51,10 @@ def check_fields(body: dict, spec: dict, *, partial: bool) -> dict:
     return clean
 
 
-def text(*, max_length: int, allow_blank: bool):
+def text(*, max_length: int, allow_blank: bool) -> Check:
     """A check for a string of at most `max_length` characters that MySQL can store."""
 
-    def check(value) -> str | None:
+    def check(value: Any) -> str | None:
         if not isinstance(value, str):
             return "must be a string"
         if not allow_blank and not value.strip():
@@ -62,7 +72,7 @@ def text(*, max_length: int, allow_blank: bool):
     return check
 
 
-def int_arg(args, name: str, *, default: int, minimum: int, maximum: int) -> int:
+def int_arg(args: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int) -> int:
     raw = args.get(name)
     if raw is None:
         return default

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 import pymysql
 
 from app.config import tls_connect_args
-from tests.databases import ROOT
-from tests.stack import Stack, free_port, wait_until
+from harness.stack import ROOT, Stack, free_port, wait_until
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))

@@ -1,39 +1,45 @@
-"""gunicorn settings for the app container; every one can be changed from the environment."""
+"""gunicorn settings for the app container, from app.settings (every one has a variable).
+
+Only app.settings and app.logs are imported here: they import nothing else of the app, so the
+gunicorn master holds no app code unless preload_app loads it on purpose.
+"""
 
 import os
 
 from app.logs import configure_logging
+from app.settings import Settings
 
+settings = Settings.from_env()
 cpus = len(os.sched_getaffinity(0))
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = "0.0.0.0:8000"  # inside the container; Compose publishes it on APP_PORT
 # gunicorn's rule of thumb, capped so that workers x pool stays under max_connections (80 here,
 # and on a micro RDS instance): a sync worker holds at most one database connection.
-workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * cpus + 1, 12))
-threads = int(os.environ.get("GUNICORN_THREADS", 1))  # over 1 switches to the gthread worker
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))  # under Compose's 30 s
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+workers = settings.gunicorn_workers or min(2 * cpus + 1, 12)
+threads = settings.gunicorn_threads  # over 1 switches to the gthread worker
+timeout = settings.gunicorn_timeout
+graceful_timeout = settings.gunicorn_graceful_timeout  # under Compose's 30 s
+keepalive = settings.gunicorn_keepalive
+max_requests = settings.gunicorn_max_requests
 max_requests_jitter = max_requests // 10
 
 # Load the app once in the master: a bad configuration stops start-up at once, and workers
 # share its memory. Each worker then drops the engine pool it inherited (see post_fork).
-preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+preload_app = settings.gunicorn_preload
 
 # gunicorn 23+'s runtime control socket is not used here, and /srv is read-only for the app user.
 control_socket_disable = True
 
 # Access log to stdout; GUNICORN_ACCESS_LOG=0 turns it off (see docs/benchmarks.md for its cost).
-accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
+accesslog = "-" if settings.gunicorn_access_log else None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = settings.log_level.lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
-configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+configure_logging(settings.log_level)
 
 
-def post_fork(server, worker):
+def post_fork(server, worker):  # type: ignore[no-untyped-def]  # gunicorn's hook signature
     """Connections must not cross a fork: give each worker a fresh pool."""
     flask_app = getattr(server.app, "callable", None)  # set only when preload_app loaded it
     if flask_app is None or "sqlalchemy" not in getattr(flask_app, "extensions", {}):

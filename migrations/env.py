@@ -9,13 +9,12 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
-from alembic.script.revision import RevisionError
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.models import UTCDateTime
-from app.schema import pending_revisions
+from app.revisions import revision_state
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -97,11 +96,8 @@ def take_lock(connection):
 
 def report_failure(exc, before, applied):
     done = [step.up_revision_id for step in applied if step.is_upgrade]
-    try:
-        pending = pending_revisions(context.script, tuple(before))
-        failed = pending[len(done)] if len(pending) > len(done) else "?"
-    except RevisionError:  # a downgrade or an odd target
-        failed = "?"
+    pending = revision_state(before, context.script).pending  # () for a downgrade or odd target
+    failed = pending[len(done)] if len(pending) > len(done) else "?"
     at = done[-1] if done else (", ".join(before) or "base")
     logger.error("Migration %s failed: %s", failed, str(exc.orig).strip())
     logger.error("Statement: %s", (exc.statement or "").strip())

@@ -5,29 +5,15 @@ own commits become savepoints), so it costs milliseconds; on SQLite it gets a co
 migrated file.
 """
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy.session import _app_ctx_id
+from flask import g
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db
-from tests.databases import start_server
-from tests.stack import free_port
-
-
-def app_config(url, **extra) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, **extra}
-
-
-def migrate_database(url) -> None:
-    """Build the schema the way production does: by running the migrations."""
-    app = create_app(app_config(url))
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
-
+from harness.stack import free_port
+from tests.databases import migrate_database, settings_for, start_server
 
 SERVERS_USED = []
 
@@ -77,17 +63,19 @@ def shared_connection(db_server, migrated_url):
 @pytest.fixture
 def app(db_server, migrated_url, shared_connection, tmp_path, monkeypatch):
     if not db_server.is_mysql:
-        app = create_app(app_config(db_server.copy_database(migrated_url, tmp_path)))
+        app = create_app(settings_for(db_server.copy_database(migrated_url, tmp_path)))
         yield app
         with app.app_context():
             db.engine.dispose()
         return
 
-    app = create_app(app_config(migrated_url))
+    app = create_app(settings_for(migrated_url))
     transaction = shared_connection.begin()
-    # A plain SQLAlchemy session: Flask-SQLAlchemy's would pick the engine over this connection.
+    # A plain SQLAlchemy session: Flask-SQLAlchemy's picks the engine over this connection, and
+    # it has no public way to bind one. Scoped like Flask-SQLAlchemy's, to the app context
+    # (`g` is one object per app context), and removed by its teardown all the same.
     factory = sessionmaker(bind=shared_connection, join_transaction_mode="create_savepoint")
-    session = scoped_session(factory, scopefunc=_app_ctx_id)
+    session = scoped_session(factory, scopefunc=lambda: id(g._get_current_object()))
     monkeypatch.setattr(db, "session", session)
     yield app
     transaction.rollback()
@@ -106,8 +94,10 @@ def runner(app):
 
 
 @pytest.fixture(autouse=True)
-def _mysql_only(request, db_server):
-    if request.node.get_closest_marker("mysql") and not db_server.is_mysql:
+def _mysql_only(request):
+    """Tests marked mysql skip on SQLite; the server is started only for tests that use it."""
+    marked = request.node.get_closest_marker("mysql")
+    if marked and not request.getfixturevalue("db_server").is_mysql:
         pytest.skip("needs MySQL: start Docker or set TEST_DATABASE_URL")
 
 

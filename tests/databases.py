@@ -10,12 +10,34 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import flask_migrate
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-ROOT = Path(__file__).resolve().parent.parent
+from app import create_app
+from app.extensions import db
+from app.settings import Settings
+from harness.stack import ROOT, docker_available
+
 DEFAULT_MYSQL_IMAGE = "mysql:8.4"
+
+
+def settings_for(url: URL | str, **changes: Any) -> Settings:
+    """Settings for a test: the defaults and `changes`, nothing from the environment or .env."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return Settings().replace(testing=True, database_url=url, **changes)
+
+
+def migrate_database(url) -> None:
+    """Build the schema the way production does: by running the migrations."""
+    app = create_app(settings_for(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
 
 
 class DatabaseServer:
@@ -74,18 +96,15 @@ class DatabaseServer:
             engine.dispose()
 
 
-def docker_available() -> bool:
-    try:
-        import requests
-
-        import docker
-    except ImportError:
-        return False
-    try:
-        docker.from_env(timeout=5).ping()
-    except (docker.errors.DockerException, requests.RequestException):
-        return False
-    return True
+def require_docker() -> None:
+    """Skip the calling module without Docker; REQUIRE_DOCKER=1 makes that a failure."""
+    if docker_available():
+        return
+    if os.environ.get("REQUIRE_DOCKER") == "1":
+        raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
+    pytest.skip(
+        "no Docker engine answers (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True
+    )
 
 
 def start_server() -> DatabaseServer:

@@ -4,12 +4,14 @@ Skips only when no Docker engine answers; REQUIRE_DOCKER=1 turns that skip into 
 """
 
 import json
+import subprocess
 
 import pymysql
 import pytest
 import requests
 
-from tests.stack import Stack, require_docker
+from harness.stack import Stack
+from tests.databases import require_docker
 
 pytestmark = pytest.mark.e2e
 require_docker()
@@ -137,3 +139,26 @@ def test_password_is_not_in_labels_or_commands(stack):
         )
         for secret in ("app-local-only", "migrator-local-only", "root-local-only"):
             assert secret not in visible, service
+
+
+def run_in_image(image: str, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "run", "--rm", "--entrypoint", "python", image, "-c", code],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_the_runtime_image_carries_the_service_only(stack):
+    # What an operator runs (provisioning, deploy-env, the doctor) is not in the app's image...
+    listing = "import os; print('\\n'.join(os.listdir('/srv')))"
+    runtime = run_in_image(stack.env["APP_IMAGE"], listing)
+    assert runtime.returncode == 0, runtime.stderr
+    assert sorted(runtime.stdout.split()) == ["app", "docker", "instance", "migrations"]
+    code = "import rdsctl"
+    assert "ModuleNotFoundError" in run_in_image(stack.env["APP_IMAGE"], code).stderr
+    calls = ["create_db_instance", "authorize_security_group_ingress", "def deploy_env"]
+    grep = (
+        "import pathlib; print([str(p) for p in pathlib.Path('/srv').rglob('*.py') "
+        f"if any(call in p.read_text() for call in {calls!r})])"
+    )
+    assert run_in_image(stack.env["APP_IMAGE"], grep).stdout.strip() == "[]"
+    # ... but in the migrate image, whose command needs it.
+    assert run_in_image(stack.env["MIGRATE_IMAGE"], code).returncode == 0

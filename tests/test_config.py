@@ -1,91 +1,59 @@
-"""Configuration from the environment, production checks and engine options."""
+"""app/config.py: Flask's configuration, the database URL and the engine's options."""
 
 import ssl
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.config import ConfigError, engine_options, load_config, tls_connect_args
+from app.config import engine_options, flask_config, tls_connect_args
+from app.settings import ConfigError, Settings
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in ("DATABASE_URL", "DB_HOST", "APP_ENV", "SECRET_KEY", "DB_PASSWORD", "DB_TLS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("app.load_dotenv", lambda **kwargs: None)  # ignore a developer's .env
-    return monkeypatch
+def uri(settings: Settings, instance: str = "/srv/instance"):
+    return flask_config(settings, instance)["SQLALCHEMY_DATABASE_URI"]
 
 
-def test_default_database_is_sqlite_in_the_instance_folder(clean_env, tmp_path):
-    config = load_config(str(tmp_path))
-    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/app.db"
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+    config = flask_config(Settings(), str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"].render_as_string() == f"sqlite:///{tmp_path}/app.db"
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
 
 
-def test_database_url_from_the_environment(clean_env, tmp_path):
-    clean_env.setenv("DATABASE_URL", "mysql+pymysql://u:p@db/app")
-    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "mysql+pymysql://u:p@db/app"
+def test_database_url_wins_over_the_parts():
+    settings = Settings.from_env({"DATABASE_URL": "mysql+pymysql://u:p@db/app", "DB_HOST": "x"})
+    assert uri(settings).render_as_string(hide_password=False) == "mysql+pymysql://u:p@db/app"
 
 
-def test_url_from_parts_keeps_special_characters_in_the_password(clean_env, tmp_path):
-    clean_env.setenv("DB_HOST", "db.example")
-    clean_env.setenv("DB_USER", "app")
-    clean_env.setenv("DB_PASSWORD", "p@ss:w/rd%")
-    clean_env.setenv("DB_NAME", "app")
-    url = make_url(load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"])
+def test_url_from_parts_keeps_special_characters_in_the_password():
+    env = {"DB_HOST": "db.example", "DB_USER": "app", "DB_PASSWORD": "p@ss:w/rd%", "DB_NAME": "app"}
+    url = uri(Settings.from_env(env))
     assert url.password == "p@ss:w/rd%"
     assert url.host == "db.example"
     assert "p@ss" not in repr(url)
 
 
-def test_password_from_a_file(clean_env, tmp_path):
-    secret = tmp_path / "pw"
-    secret.write_text("from-file\n")
-    clean_env.setenv("DB_HOST", "db")
-    clean_env.setenv("DB_PASSWORD_FILE", str(secret))
-    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].password == "from-file"
-
-
-def test_unreadable_password_file_names_the_variable(clean_env, tmp_path):
-    clean_env.setenv("DB_HOST", "db")
-    clean_env.setenv("DB_PASSWORD_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ConfigError, match="DB_PASSWORD_FILE"):
-        load_config(str(tmp_path))
+def test_a_database_url_that_is_not_one_names_the_variable():
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        uri(Settings.from_env({"DATABASE_URL": "nonsense"}))
 
 
 def test_mysql_engine_options_fit_rds():
-    options = engine_options(
-        {
-            "SQLALCHEMY_DATABASE_URI": "mysql+pymysql://u:p@h/d",
-            "DB_POOL_SIZE": 5,
-            "DB_POOL_RECYCLE": 3600,
-            "DB_CONNECT_TIMEOUT": 5,
-            "DB_READ_TIMEOUT": 30,
-            "DB_TLS": "preferred",
-            "DB_TLS_CA": None,
-        }
-    )
+    settings = Settings.from_env({"DB_HOST": "h"})
+    options = engine_options(settings, uri(settings))
     assert "pool_pre_ping" not in options  # app/pool.py pings idle connections instead
     assert options["pool_reset_on_return"] is None  # sessions end their own transactions
     assert options["pool_recycle"] < 28800  # RDS's wait_timeout
+    assert options["pool_size"] == 5
     assert options["connect_args"]["charset"] == "utf8mb4"
     assert options["connect_args"]["connect_timeout"] == 5
+    assert options["connect_args"]["read_timeout"] == 30
 
 
-@pytest.mark.parametrize("key", [None, "dev-only-not-a-secret", ""])
-def test_production_refuses_a_missing_or_default_secret_key(clean_env, key):
-    clean_env.setenv("APP_ENV", "production")
-    if key is not None:
-        clean_env.setenv("SECRET_KEY", key)
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
-        create_app()
-
-
-def test_production_starts_with_a_real_secret_key(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    clean_env.setenv("SECRET_KEY", "0123456789abcdef" * 4)
-    assert create_app().config["APP_ENV"] == "production"
+def test_production_starts_with_a_real_secret_key():
+    settings = Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "0123456789abcdef" * 4})
+    app = create_app(settings.replace(testing=True))
+    assert app.config["SETTINGS"].app_env == "production"
+    assert app.config["SECRET_KEY"] == "0123456789abcdef" * 4
 
 
 def test_tls_required_encrypts_without_verifying():
@@ -101,17 +69,15 @@ def test_tls_verify_full_checks_certificate_and_host_name():
     assert context.check_hostname is True
 
 
-def test_tls_verify_full_needs_a_ca_bundle():
+def test_tls_verify_full_needs_a_readable_ca_bundle(tmp_path):
     with pytest.raises(ConfigError, match="DB_TLS_CA"):
         tls_connect_args("verify-full", None)
+    not_a_bundle = tmp_path / "ca.pem"
+    not_a_bundle.write_text("not a certificate")
     with pytest.raises(ConfigError, match="not a readable CA bundle"):
-        tls_connect_args("verify-full", "/nonexistent/ca.pem")
+        tls_connect_args("verify-full", str(not_a_bundle))
 
 
-def test_unknown_tls_mode_lists_the_choices():
-    with pytest.raises(ConfigError, match="verify-full"):
-        tls_connect_args("sometimes", None)
-
-
-def test_tls_disabled():
+def test_tls_preferred_and_disabled():
+    assert tls_connect_args("preferred", None) == {}
     assert tls_connect_args("disabled", None) == {"ssl_disabled": True}

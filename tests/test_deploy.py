@@ -1,4 +1,4 @@
-"""`flask doctor` and `make deploy-env` against an RDS stand-in: a MySQL container that requires
+"""`rdsctl doctor` and `make deploy-env` against an RDS stand-in: a MySQL container that requires
 TLS, with a certificate from a test CA that names "localhost" (and not 127.0.0.1).
 
 The AWS parts (describe_db_instances, Secrets Manager, IAM tokens) run against moto's server
@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from click.testing import CliRunner
 from dotenv import dotenv_values
 
-from app import aws, create_app, doctor
+from app import aws
 from app.config import tls_connect_args
 from app.credentials import IAMToken, SecretPassword, connect_with
-from app.target import Target
-from tests.conftest import app_config
-from tests.databases import ROOT, docker_available
-from tests.stack import free_port
+from harness.stack import ROOT, docker_available, free_port
+from rdsctl import doctor
+from rdsctl.cli import rdsctl
+from rdsctl.target import Target
 from tests.tlsfiles import make_ca, make_server_cert
 
 pytestmark = pytest.mark.deploy
@@ -224,9 +225,16 @@ def env_file(tmp_path_factory):
     return tmp_path_factory.mktemp("deploy") / ".env.rds"
 
 
+class Tool:
+    """rdsctl run in this process, as `python -m rdsctl` would run it."""
+
+    def invoke(self, args, env=None):
+        return CliRunner().invoke(rdsctl, args, env=env)
+
+
 @pytest.fixture
 def cli():
-    return create_app(app_config("sqlite://")).test_cli_runner()
+    return Tool()
 
 
 def deploy_env(cli, standin, certs, env_file, *extra, password=ADMIN_PASSWORD):
@@ -236,7 +244,8 @@ def deploy_env(cli, standin, certs, env_file, *extra, password=ADMIN_PASSWORD):
     return cli.invoke(args=args, env={"RDS_PASSWORD": password, "MYSQL_PORT": str(free_port())})
 
 
-def test_deploy_env_writes_nothing_when_a_check_fails(cli, standin, certs, env_file):
+def test_deploy_env_writes_nothing_when_a_check_fails(cli, standin, certs, tmp_path):
+    env_file = tmp_path / ".env.rds"
     result = deploy_env(cli, standin, certs, env_file, password="wrong")
     assert result.exit_code == 1
     assert "FAIL  login" in result.output
@@ -245,7 +254,8 @@ def test_deploy_env_writes_nothing_when_a_check_fails(cli, standin, certs, env_f
     assert "wrong" not in result.output.replace("wrong user name", "")
 
 
-def test_deploy_env_refuses_plain_text(cli, standin, certs, env_file):
+def test_deploy_env_refuses_plain_text(cli, standin, certs, tmp_path):
+    env_file = tmp_path / ".env.rds"
     result = deploy_env(cli, standin, certs, env_file, "--tls", "disabled")
     assert result.exit_code == 1
     assert "verified TLS only" in result.output
@@ -253,8 +263,16 @@ def test_deploy_env_refuses_plain_text(cli, standin, certs, env_file):
     assert not env_file.exists()
 
 
-def test_deploy_env_writes_a_private_env_file(cli, standin, certs, env_file):
-    result = deploy_env(cli, standin, certs, env_file)
+@pytest.fixture(scope="module")
+def deployed(standin, certs, env_file):
+    """.env.rds as make deploy-env writes it for the stand-in, and what it printed."""
+    result = deploy_env(Tool(), standin, certs, env_file)
+    yield env_file, result
+    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
+
+
+def test_deploy_env_writes_a_private_env_file(deployed):
+    env_file, result = deployed
     assert result.exit_code == 0, result.output
     assert "to apply: 57914ccb74d9" in result.output
     assert ADMIN_PASSWORD not in result.output
@@ -279,13 +297,15 @@ def compose_rds(env_file, *args, env=None):
     full_env = {**os.environ, "RDS_ENV_FILE": str(env_file), **(env or {})}
     full_env.setdefault("COMPOSE_PROJECT_NAME", f"rds-{secrets.token_hex(3)}")
     full_env["APP_IMAGE"] = "flask-rds-starter-app:rds-e2e"
+    full_env["MIGRATE_IMAGE"] = "flask-rds-starter-migrate:rds-e2e"
     return subprocess.run([*command, *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
                           timeout=900)  # fmt: skip
 
 
 def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
-    standin, certs, env_file
+    standin, certs, deployed
 ):
+    env_file, _ = deployed
     project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}"}
     try:
         unconfirmed = compose_rds(env_file, "run", "--rm", "--build", "migrate", env=project)
@@ -310,19 +330,23 @@ def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
     assert "require_secure_transport" in out
 
 
-def test_doctor_command_reads_the_env_file(cli, env_file):
-    result = cli.invoke(args=["doctor", "--env-file", str(env_file)], env={"MYSQL_PORT": "1"})
+def test_doctor_command_reads_the_env_file(cli, deployed):
+    env_file, _ = deployed
+    result = cli.invoke(args=["doctor", "--env-file", str(env_file), "--allow-pending"],
+                        env={"MYSQL_PORT": "1"})  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "ok    migrations       at head" in result.output
+    assert "ok    migrations" in result.output
+    assert "ok    privileges       migrate role" in result.output
     assert "local db not reachable" in result.output
 
 
-def test_deploy_env_local_undoes_the_switch(cli, env_file):
+def test_deploy_env_local_undoes_the_switch(cli, tmp_path):
+    env_file = tmp_path / ".env.rds"
+    env_file.write_text("DB_HOST='db.example'\n")
     result = cli.invoke(args=["deploy-env", "--local", "--output", str(env_file)])
     assert result.exit_code == 0
     assert not env_file.exists()
     assert Path(f"{env_file}.off").exists()
-    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
 
 
 # --- AWS: moto's server on 127.0.0.1 ------------------------------------------------------
@@ -398,11 +422,11 @@ def test_no_aws_credentials_is_explained(monkeypatch, cli, tmp_path):
 
 def test_rotated_secret_is_read_again_after_1045(aws_env, standin, certs):
     client = aws_env.client("secretsmanager")
-    arn = client.create_secret(Name="rotating", SecretString=f'{{"password": "{ADMIN_PASSWORD}"}}')[
-        "ARN"
-    ]
+    before = '{"password": "before-rotation"}'
+    arn = client.create_secret(Name="rotating", SecretString=before)["ARN"]
     provider = SecretPassword(arn, "eu-west-1")
-    provider._password = "before-rotation"  # what a process read before the rotation
+    assert provider.password() == "before-rotation"  # what a process read before the rotation
+    client.put_secret_value(SecretId=arn, SecretString=f'{{"password": "{ADMIN_PASSWORD}"}}')
     t = target(standin, certs)
     params = dict(host="localhost", port=standin, user="admin", database="app",
                   **tls_connect_args("verify-full", t.ca))  # fmt: skip

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.databases import ROOT
-from tests.stack import Stack, require_docker
+from harness.stack import ROOT, Stack
+from tests.databases import require_docker
 
 pytestmark = pytest.mark.faults
 require_docker()
@@ -124,8 +124,13 @@ def test_concurrent_creates_of_one_name_give_one_201(stack):
     assert [i["name"] for i in listed].count("race") == 1
 
 
-def test_unreachable_database_at_start_fails_migrate_and_keeps_app_down():
-    stack = Stack("nodb", DB_HOST="db-that-does-not-exist", MIGRATE_WAIT_TIMEOUT="6")
+def test_unreachable_database_at_start_fails_migrate_and_keeps_app_down(tmp_path):
+    override = tmp_path / "compose.nodb.yml"  # the stack's own db is fixed in docker-compose.yml
+    override.write_text(
+        "services:\n  migrate:\n    environment:\n      DB_HOST: db-that-does-not-exist\n"
+        "  app:\n    environment:\n      DB_HOST: db-that-does-not-exist\n"
+    )
+    stack = Stack("nodb", files=("docker-compose.yml", str(override)), MIGRATE_WAIT_TIMEOUT="6")
     try:
         up = stack.compose("up", "--build", "--detach", "--wait", check=False, timeout=600)
         assert up.returncode != 0

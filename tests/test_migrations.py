@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from tests.conftest import app_config, migrate_database
-from tests.databases import ROOT
+from harness.stack import ROOT
+from tests.databases import migrate_database, settings_for
 
 HEAD = "57914ccb74d9"
 
@@ -26,7 +26,7 @@ def test_db_check_detects_drift(empty_database):
     with engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE items ADD COLUMN stray INTEGER")
     engine.dispose()
-    result = create_app(app_config(empty_database)).test_cli_runner().invoke(args=["db", "check"])
+    result = create_app(settings_for(empty_database)).test_cli_runner().invoke(args=["db", "check"])
     assert result.exit_code != 0
 
 
@@ -39,7 +39,7 @@ def tables(url) -> set[str]:
 
 
 def test_upgrade_downgrade_upgrade(empty_database):
-    app = create_app(app_config(empty_database))
+    app = create_app(settings_for(empty_database))
     with app.app_context():
         flask_migrate.upgrade()
         assert tables(empty_database) == {"alembic_version", "items"}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from app import create_app
 from app.extensions import db
 from app.models import Item
-from tests.conftest import app_config, migrate_database
+from tests.databases import migrate_database, settings_for
 
 pytestmark = pytest.mark.mysql
 
@@ -78,7 +78,11 @@ def test_too_long_values_through_the_api_are_422_and_write_nothing(client):
 def test_timestamps_stay_utc_whatever_the_session_time_zone(empty_database, session_zone):
     migrate_database(empty_database)
     options = {"connect_args": {"init_command": f"SET time_zone = '{session_zone}'"}}
-    app = create_app(app_config(empty_database, SQLALCHEMY_ENGINE_OPTIONS=options))
+    # PyMySQL takes init_command from the URL's query too, beside the app's own engine options.
+    shifted = empty_database.update_query_dict(
+        {"init_command": f"SET time_zone = '{session_zone}'"}
+    )
+    app = create_app(settings_for(shifted))
     before = datetime.now(UTC).replace(microsecond=0)
     item = app.test_client().post("/api/items", json={"name": "clock"}).get_json()
     created = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))

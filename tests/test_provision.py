@@ -1,19 +1,29 @@
-"""`flask rds-create`, `rds-allow-my-ip`, `rds-revoke-my-ip`, `rds-destroy` against moto's
+"""`rdsctl rds-create`, `rds-allow-my-ip`, `rds-revoke-my-ip`, `rds-destroy` against moto's
 server on 127.0.0.1. Assertions read what moto recorded, not our own printout."""
 
 import click
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
+from click.testing import CliRunner
 
-from app import aws, create_app, provision
-from tests.conftest import app_config
+from app import aws
+from rdsctl import provision
+from rdsctl.aws import TOOL_FIXES
+from rdsctl.cli import rdsctl
 
 pytestmark = pytest.mark.aws
 
 
+class Tool:
+    """rdsctl run in this process, as `python -m rdsctl` would run it."""
+
+    def invoke(self, args, env=None):
+        return CliRunner().invoke(rdsctl, args, env=env)
+
+
 @pytest.fixture
 def cli():
-    return create_app(app_config("sqlite://")).test_cli_runner()
+    return Tool()
 
 
 @pytest.fixture
@@ -173,7 +183,9 @@ def test_destroy_asks_first(aws_env, cli):
 def test_wait_loop_gives_up_after_its_timeout(monkeypatch):
     # moto makes instances available at once, so a slow one is played by a stand-in function.
     statuses = iter(["creating", "creating", "creating", "creating"])
-    monkeypatch.setattr(aws, "describe_instance", lambda name: {"DBInstanceStatus": next(statuses)})
+    monkeypatch.setattr(
+        provision, "describe_instance", lambda name: {"DBInstanceStatus": next(statuses)}
+    )
     with pytest.raises(click.ClickException, match="still creating after"):
         provision.wait_until_available("slow-db", timeout=0.25, poll=0.1)
 
@@ -194,7 +206,7 @@ def aws_error(code, message="") -> ClientError:
     ],
 )  # fmt: skip
 def test_aws_errors_become_cause_and_fix(error, fix):
-    explained = aws.explain(error, "create RDS instance 'x'")
+    explained = aws.explain(error, "create RDS instance 'x'", TOOL_FIXES)
     assert explained.cause.startswith("create RDS instance 'x'")
     assert fix in explained.fix
     assert "\n" not in explained.cause and "\n" not in explained.fix

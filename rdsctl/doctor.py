@@ -1,4 +1,4 @@
-"""`flask doctor`: check a database target step by step, stop at the first failure.
+"""`rdsctl doctor`: check a database target step by step, stop at the first failure.
 
 Each failure is one line of cause and one line of fix. The steps follow what goes wrong when a
 laptop first talks to RDS: the endpoint, the security group, TLS, the master user, the initial
@@ -8,15 +8,19 @@ database, privileges, migrations; then a table of server settings beside the loc
 import re
 import socket
 import time
+from collections.abc import Callable
 
 import pymysql
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
+from pymysql.connections import Connection
 
-from app import aws
-from app.config import ConfigError
-from app.schema import MIGRATIONS_DIR, pending_revisions
-from app.target import Target
+from app.aws import AWSError
+from app.revisions import revision_state
+from app.settings import ConfigError
+from rdsctl.aws import is_proxy_endpoint
+from rdsctl.target import Target
+
+Echo = Callable[[str], object]
+SETTINGS_FIX = "set it in .env or the environment; .env.example lists every setting"
 
 GET_BUNDLE = (
     "get the RDS CA bundle: curl -o .certs/rds-global-bundle.pem "
@@ -125,11 +129,12 @@ def step_resolve(target: Target) -> str:
             "check the endpoint (RDS console, Connectivity & security: Endpoint); an instance "
             "still being created has none yet",
         ) from None
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     return f"{target.host} -> {', '.join(addresses)}"
 
 
 def step_tcp(target: Target) -> str:
+    """A TCP connection, timed; the fix differs for the local db and a remote one."""
     start = time.monotonic()
     try:
         with socket.create_connection((target.host, target.port), timeout=target.connect_timeout):
@@ -140,6 +145,13 @@ def step_tcp(target: Target) -> str:
         else:
             reason = exc.strerror or exc.__class__.__name__
             cause = f"cannot connect to {target.host}:{target.port} ({reason})"
+        if target.local:
+            raise Failure(
+                "TCP connect",
+                cause,
+                "start the local db with make up (it is published on MYSQL_PORT), or set "
+                "DB_HOST or DATABASE_URL to check another database",
+            ) from None
         raise Failure(
             "TCP connect",
             cause,
@@ -150,19 +162,15 @@ def step_tcp(target: Target) -> str:
     return f"{target.host}:{target.port} in {(time.monotonic() - start) * 1000:.0f} ms"
 
 
-def step_login(target: Target):
+def step_login(target: Target) -> Connection:
     """TLS and login happen in one MySQL handshake; a failure says which part failed."""
     try:
-        connection = target.connect()
+        return target.connect()
     except pymysql.err.MySQLError as exc:
-        failure = classify(target, exc)
-        if failure.step == "login":
-            return None, failure  # TLS worked: the password is sent only after it
-        raise failure from None
-    return connection, None
+        raise classify(target, exc) from None
 
 
-def tls_detail(target: Target, connection) -> str:
+def tls_detail(target: Target, connection: Connection) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
         row = cursor.fetchone()
@@ -174,7 +182,7 @@ def tls_detail(target: Target, connection) -> str:
     return f"{version}, certificate NOT verified (DB_TLS={target.tls})"
 
 
-def step_database(target: Target, connection) -> str:
+def step_database(target: Target, connection: Connection) -> str:
     try:
         connection.select_db(target.database)
     except pymysql.err.MySQLError as exc:
@@ -198,7 +206,7 @@ def granted_privileges(grants: list[str], database: str) -> set[str]:
     return found
 
 
-def step_privileges(target: Target, connection, role: str) -> str:
+def step_privileges(target: Target, connection: Connection, role: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW GRANTS")
         grants = [row[0] for row in cursor.fetchall()]
@@ -213,56 +221,43 @@ def step_privileges(target: Target, connection, role: str) -> str:
     return f"{role} role: {', '.join(sorted(PRIVILEGES[role]))}"
 
 
-def step_migrations(connection, allow_pending: bool) -> str:
+def database_revisions(connection: Connection) -> tuple[str, ...]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW TABLES LIKE 'alembic_version'")
-        current = ()
-        if cursor.fetchone():
-            cursor.execute("SELECT version_num FROM alembic_version")
-            current = tuple(row[0] for row in cursor.fetchall())
-    at = ", ".join(current) or "no revision (empty)"
-    try:
-        pending = pending_revisions(ScriptDirectory(MIGRATIONS_DIR), current)
-    except RevisionError:
+        if not cursor.fetchone():
+            return ()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        return tuple(row[0] for row in cursor.fetchall())
+
+
+def step_migrations(connection: Connection, allow_pending: bool) -> str:
+    state = revision_state(database_revisions(connection))
+    if state.unknown:
         raise Failure(
             "migrations",
-            f"the database is at {at}, a revision this code does not have",
+            f"the database is at {state.where}, a revision this code does not have",
             "deploy the code that wrote that revision, or check you chose the right database",
-        ) from None
-    if pending and not allow_pending:
+        )
+    if state.pending and not allow_pending:
         raise Failure(
             "migrations",
-            f"pending migrations: {', '.join(pending)} (database at {at})",
-            "make migrate: it shows the SQL they will run, asks, then applies them",
+            f"pending migrations: {', '.join(state.pending)} (database at {state.where})",
+            "make migrate: it applies them (on RDS it shows the SQL and asks first)",
         )
-    if pending:
-        return f"database at {at}; to apply: {', '.join(pending)}"
-    return f"at head ({at})"
+    if state.pending:
+        return f"database at {state.where}; to apply: {', '.join(state.pending)}"
+    return f"at head ({state.where})"
 
 
-def server_variables(connection) -> dict[str, str]:
+def server_variables(connection: Connection) -> dict[str, str]:
     names = ", ".join(f"@@{name}" for name in PARITY_VARIABLES)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {names}")
-        row = cursor.fetchone()
+        row = cursor.fetchone() or ()
     return {name: str(value) for name, value in zip(PARITY_VARIABLES, row, strict=True)}
 
 
-def local_target(env) -> Target:
-    """The Compose `db`, as published on this machine."""
-    return Target(
-        host="127.0.0.1",
-        port=int(env.get("MYSQL_PORT") or 3306),
-        database=env.get("MYSQL_DATABASE") or "app",
-        user=env.get("APP_DB_USER") or "app",
-        password=env.get("APP_DB_PASSWORD") or "app-local-only",
-        tls="preferred",
-        ca=None,
-        connect_timeout=2,
-    )
-
-
-def parity_table(target_vars: dict, local: Target | None) -> list[str]:
+def parity_table(target_vars: dict[str, str], local: Target | None) -> list[str]:
     local_vars = None
     if local is not None:
         try:
@@ -285,10 +280,17 @@ def _short(value: str, width: int = 27) -> str:
     return value if len(value) <= width else value[: width - 3] + "..."
 
 
-def run(target: Target, echo, *, role="migrate", allow_pending=False, local=None) -> bool:
+def run(
+    target: Target,
+    echo: Echo,
+    *,
+    role: str = "migrate",
+    allow_pending: bool = False,
+    local: Target | None = None,
+) -> bool:
     """Run every step; print a line per step; return False at the first failure."""
     echo(f"doctor: {target.display()} (TLS {target.tls})")
-    if aws.is_proxy_endpoint(target.host):
+    if is_proxy_endpoint(target.host):
         echo(
             "  warning: this is an RDS Proxy endpoint; run migrations against the instance "
             "endpoint (the migration lock pins a proxy connection)"
@@ -298,10 +300,13 @@ def run(target: Target, echo, *, role="migrate", allow_pending=False, local=None
         step_refuse_plain_text(target)
         ok(echo, "name resolution", step_resolve(target))
         ok(echo, "TCP connect", step_tcp(target))
-        connection, login_failure = step_login(target)
-        ok(echo, "TLS", "handshake done" if login_failure else tls_detail(target, connection))
-        if login_failure:
-            raise login_failure
+        try:
+            connection = step_login(target)
+        except Failure as failure:
+            if failure.step == "login":
+                ok(echo, "TLS", "handshake done")  # the password is sent only after it
+            raise
+        ok(echo, "TLS", tls_detail(target, connection))
         ok(echo, "login", f"as {target.user}")
         ok(echo, "database", step_database(target, connection))
         ok(echo, "privileges", step_privileges(target, connection, role))
@@ -311,8 +316,12 @@ def run(target: Target, echo, *, role="migrate", allow_pending=False, local=None
         echo(f"  FAIL  {failure.step:<16} {failure.cause}")
         echo(f"        {'fix':<16} {failure.fix}")
         return False
-    except (ConfigError, aws.AWSError) as exc:
-        echo(f"  FAIL  {'settings':<16} {exc}")
+    except ConfigError as exc:
+        settings_failed(echo, exc)
+        return False
+    except AWSError as exc:
+        echo(f"  FAIL  {'AWS':<16} {exc.cause}")
+        echo(f"        {'fix':<16} {exc.fix}")
         return False
     finally:
         if connection is not None:
@@ -323,5 +332,10 @@ def run(target: Target, echo, *, role="migrate", allow_pending=False, local=None
     return True
 
 
-def ok(echo, step: str, detail: str) -> None:
+def ok(echo: Echo, step: str, detail: str) -> None:
     echo(f"  ok    {step:<16} {detail}")
+
+
+def settings_failed(echo: Echo, error: ConfigError) -> None:
+    echo(f"  FAIL  {'settings':<16} {error}")
+    echo(f"        {'fix':<16} {SETTINGS_FIX}")

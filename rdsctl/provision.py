@@ -1,4 +1,4 @@
-"""A development RDS instance: `flask rds-create`, `rds-allow-my-ip`, `rds-revoke-my-ip`,
+"""A development RDS instance: `rdsctl rds-create`, `rds-allow-my-ip`, `rds-revoke-my-ip`,
 `rds-destroy` (make targets of the same names). boto3 is the optional `aws` extra.
 
 The choices that cannot be undone (initial database name, master user, encryption, the managed
@@ -13,11 +13,15 @@ import socket
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from app import aws
+from app.aws import client
+from app.settings import Env
+from rdsctl.aws import aws_call, describe_instance
 
 TAG = {"Key": "created-by", "Value": "flask-rds-starter"}
 RULE_PREFIX = "flask-rds-starter"
@@ -30,27 +34,29 @@ def engine_version(image: str) -> str:
     return match.group(1) if match else "8.4"
 
 
-def plan_for(env) -> tuple[dict, list[tuple[str, str, str]]]:
+def plan_for(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """CreateDBInstance parameters from the environment, and the plan lines to show."""
-    identifier = env.get("RDS_INSTANCE") or "flask-rds-dev"
-    public = env.get("RDS_PUBLIC") == "1"
-    params = {
+    env = Env(environ)
+    identifier = env.text("RDS_INSTANCE", "flask-rds-dev")
+    public = env.flag("RDS_PUBLIC")
+    params: dict[str, Any] = {
         "DBInstanceIdentifier": identifier,
         "Engine": "mysql",
-        "EngineVersion": env.get("RDS_ENGINE_VERSION") or engine_version(env.get("MYSQL_IMAGE")),
-        "DBInstanceClass": env.get("RDS_INSTANCE_CLASS") or FREE_TIER_CLASS,
-        "AllocatedStorage": int(env.get("RDS_STORAGE_GB") or 20),
+        "EngineVersion": env.optional("RDS_ENGINE_VERSION")
+        or engine_version(env.text("MYSQL_IMAGE", "mysql:8.4")),
+        "DBInstanceClass": env.text("RDS_INSTANCE_CLASS", FREE_TIER_CLASS),
+        "AllocatedStorage": env.integer("RDS_STORAGE_GB", 20, minimum=20, maximum=65536),
         "StorageType": "gp3",
-        "DBName": env.get("MYSQL_DATABASE") or "app",
-        "MasterUsername": env.get("RDS_MASTER_USER") or "admin",
+        "DBName": env.text("MYSQL_DATABASE", "app"),
+        "MasterUsername": env.text("RDS_MASTER_USER", "admin"),
         "ManageMasterUserPassword": True,
         "StorageEncrypted": True,
         "PubliclyAccessible": public,
-        "DeletionProtection": env.get("RDS_DELETION_PROTECTION", "1") == "1",
-        "BackupRetentionPeriod": int(env.get("RDS_BACKUP_DAYS") or 1),
-        "Tags": [TAG, {"Key": "project", "Value": env.get("COMPOSE_PROJECT_NAME") or "flask-rds"}],
+        "DeletionProtection": env.flag("RDS_DELETION_PROTECTION", True),
+        "BackupRetentionPeriod": env.integer("RDS_BACKUP_DAYS", 1, maximum=35),
+        "Tags": [TAG, {"Key": "project", "Value": env.text("COMPOSE_PROJECT_NAME", "flask-rds")}],
     }
-    groups = [g for g in (env.get("RDS_SECURITY_GROUP_IDS") or "").split(",") if g]
+    groups = [g for g in (env.optional("RDS_SECURITY_GROUP_IDS") or "").split(",") if g]
     if groups:
         params["VpcSecurityGroupIds"] = groups
     lines = [
@@ -89,7 +95,7 @@ def confirmed(question: str) -> bool:
 @click.command("rds-create")
 @click.option("--wait-minutes", default=30, show_default=True, envvar="RDS_WAIT_MINUTES")
 @click.option("--poll-seconds", default=15.0, show_default=True, envvar="RDS_POLL_SECONDS")
-def rds_create(wait_minutes, poll_seconds):
+def rds_create(wait_minutes: int, poll_seconds: float) -> None:
     """Create a development RDS for MySQL instance: plan, confirm, create, wait."""
     params, lines = plan_for(os.environ)
     click.echo("Plan for the RDS instance (and what each costs to change later):")
@@ -101,8 +107,8 @@ def rds_create(wait_minutes, poll_seconds):
         return
     if not confirmed(f"create {params['DBInstanceIdentifier']}?"):
         raise SystemExit(3)
-    rds = aws.client("rds")
-    with aws.calling(f"create RDS instance {params['DBInstanceIdentifier']!r}"):
+    rds = client("rds")
+    with aws_call(f"create RDS instance {params['DBInstanceIdentifier']!r}"):
         rds.create_db_instance(**params)
     info = wait_until_available(params["DBInstanceIdentifier"], wait_minutes * 60, poll_seconds)
     endpoint = info["Endpoint"]
@@ -112,10 +118,10 @@ def rds_create(wait_minutes, poll_seconds):
     click.echo(f"  make deploy-env RDS_INSTANCE={params['DBInstanceIdentifier']}")
 
 
-def wait_until_available(identifier: str, timeout: float, poll: float) -> dict:
+def wait_until_available(identifier: str, timeout: float, poll: float) -> dict[str, Any]:
     start = time.monotonic()
     while True:
-        info = aws.describe_instance(identifier)
+        info = describe_instance(identifier)
         status = info["DBInstanceStatus"]
         elapsed = time.monotonic() - start
         click.echo(f"  {identifier}: {status} ({elapsed // 60:.0f}m {elapsed % 60:02.0f}s)")
@@ -135,7 +141,7 @@ def wait_until_available(identifier: str, timeout: float, poll: float) -> dict:
 
 
 def instance_port_and_groups(identifier: str) -> tuple[int, list[str]]:
-    info = aws.describe_instance(identifier)
+    info = describe_instance(identifier)
     groups = [g["VpcSecurityGroupId"] for g in info.get("VpcSecurityGroups", [])]
     if not groups:
         raise click.ClickException(f"{identifier} has no VPC security group to open")
@@ -164,7 +170,7 @@ def my_address(given: str | None) -> str:
 @click.option("--instance", envvar="RDS_INSTANCE", default="flask-rds-dev", show_default=True)
 @click.option("--ip", envvar="MY_IP", help="Address or network to allow (default: this machine's).")
 @click.option("--force", is_flag=True, envvar="FORCE", help="Allow a network wider than one host.")
-def rds_allow_my_ip(instance, ip, force):
+def rds_allow_my_ip(instance: str, ip: str | None, force: bool) -> None:
     """Open the instance's port to this machine's address (one /32 inbound rule)."""
     cidr = my_address(ip)
     if ipaddress.ip_network(cidr).num_addresses > 1 and not force:
@@ -183,8 +189,8 @@ def rds_allow_my_ip(instance, ip, force):
     description = (
         f"{RULE_PREFIX}: {getpass.getuser()}@{socket.gethostname()} {datetime.now(UTC):%Y-%m-%d}"
     )
-    ec2 = aws.client("ec2")
-    with aws.calling(f"allow {cidr} on {groups[0]}"):
+    ec2 = client("ec2")
+    with aws_call(f"allow {cidr} on {groups[0]}"):
         ec2.authorize_security_group_ingress(
             GroupId=groups[0], IpPermissions=[permission(port, cidr, description)]
         )
@@ -192,7 +198,7 @@ def rds_allow_my_ip(instance, ip, force):
     click.echo("undo: make rds-revoke-my-ip")
 
 
-def permission(port: int, cidr: str, description: str | None = None) -> dict:
+def permission(port: int, cidr: str, description: str | None = None) -> dict[str, Any]:
     key, ranges = ("Ipv6Ranges", "CidrIpv6") if ":" in cidr else ("IpRanges", "CidrIp")
     entry = {ranges: cidr}
     if description:
@@ -205,12 +211,12 @@ def permission(port: int, cidr: str, description: str | None = None) -> dict:
 @click.option(
     "--ip", envvar="MY_IP", help="Address or network to remove (default: this machine's)."
 )
-def rds_revoke_my_ip(instance, ip):
+def rds_revoke_my_ip(instance: str, ip: str | None) -> None:
     """Remove the inbound rule rds-allow-my-ip added."""
     cidr = my_address(ip)
     port, groups = instance_port_and_groups(instance)
-    ec2 = aws.client("ec2")
-    with aws.calling(f"remove {cidr} from {groups[0]}"):
+    ec2 = client("ec2")
+    with aws_call(f"remove {cidr} from {groups[0]}"):
         ec2.revoke_security_group_ingress(GroupId=groups[0], IpPermissions=[permission(port, cidr)])
     click.echo(f"removed {cidr} on TCP {port} from security group {groups[0]}")
 
@@ -218,11 +224,11 @@ def rds_revoke_my_ip(instance, ip):
 @click.command("rds-destroy")
 @click.option("--instance", envvar="RDS_INSTANCE", default="flask-rds-dev", show_default=True)
 @click.option("--skip-final-snapshot", is_flag=True, envvar="SKIP_FINAL_SNAPSHOT")
-def rds_destroy(instance, skip_final_snapshot):
+def rds_destroy(instance: str, skip_final_snapshot: bool) -> None:
     """Delete an instance this project created (tagged), after a final snapshot."""
-    info = aws.describe_instance(instance)
-    rds = aws.client("rds")
-    with aws.calling(f"read the tags of {instance!r}"):
+    info = describe_instance(instance)
+    rds = client("rds")
+    with aws_call(f"read the tags of {instance!r}"):
         tags = rds.list_tags_for_resource(ResourceName=info["DBInstanceArn"])["TagList"]
     if TAG not in tags:
         raise click.ClickException(
@@ -236,7 +242,7 @@ def rds_destroy(instance, skip_final_snapshot):
     click.echo(f"  final snapshot: {snapshot or 'none (SKIP_FINAL_SNAPSHOT)'}")
     if not confirmed(f"delete {instance}?"):
         raise SystemExit(3)
-    with aws.calling(f"delete {instance!r}"):
+    with aws_call(f"delete {instance!r}"):
         if info.get("DeletionProtection"):
             rds.modify_db_instance(
                 DBInstanceIdentifier=instance, DeletionProtection=False, ApplyImmediately=True
@@ -248,8 +254,3 @@ def rds_destroy(instance, skip_final_snapshot):
         else:
             rds.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True)
     click.echo(f"deleting {instance}" + (f"; final snapshot {snapshot}" if snapshot else ""))
-
-
-def register_commands(app) -> None:
-    for command in (rds_create, rds_allow_my_ip, rds_revoke_my_ip, rds_destroy):
-        app.cli.add_command(command)

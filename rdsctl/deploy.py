@@ -1,25 +1,24 @@
-"""Switching the stack to RDS: `flask doctor`, `flask deploy-env`, `flask upgrade-reviewed`."""
+"""Switching the stack to RDS: `rdsctl doctor` and `rdsctl deploy-env`."""
 
 import os
 import secrets
 import shutil
 import sys
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
-import flask_migrate
-from alembic.script.revision import RevisionError
 from dotenv import dotenv_values
-from flask.cli import with_appcontext
 
-from app import aws, doctor
-from app.config import ConfigError
-from app.doctor import GET_BUNDLE
-from app.extensions import db
-from app.schema import database_heads, migration_scripts, pending_revisions
-from app.target import Target
+from app.aws import region_of, secret_password
+from app.settings import ConfigError, Settings
+from rdsctl import doctor
+from rdsctl.aws import describe_instance
+from rdsctl.doctor import GET_BUNDLE
+from rdsctl.target import Target
 
 ENV_FILE = ".env.rds"
 CA_DIR = Path(".certs")
@@ -27,7 +26,7 @@ CA_FILE = CA_DIR / "rds-global-bundle.pem"
 CA_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 
-def target_env(env_file: str | None) -> dict:
+def environment(env_file: str | None) -> dict[str, str]:
     """The process environment, overlaid with an env file's values when one is named."""
     env = dict(os.environ)
     if env_file:
@@ -37,25 +36,37 @@ def target_env(env_file: str | None) -> dict:
     return env
 
 
+def local_db(env: Mapping[str, str]) -> Target | None:
+    """The Compose db to compare server settings with, if its settings parse."""
+    try:
+        return Target.compose_db(Settings.from_env(env))
+    except ConfigError:
+        return None
+
+
 @click.command("doctor")
 @click.option("--env-file", help="Read the target from this file (e.g. .env.rds).")
-@click.option("--role", type=click.Choice(["migrate", "app"]), default="migrate")
+@click.option(
+    "--role",
+    type=click.Choice(["migrate", "app"]),
+    default=None,
+    help="The privileges to check (default: app for the local db, else migrate).",
+)
 @click.option("--allow-pending", is_flag=True, help="Pending migrations are not a failure.")
-def doctor_command(env_file, role, allow_pending):
+def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) -> None:
     """Check a database target step by step; exit 1 at the first failure.
 
-    The target is DB_HOST and friends (from the environment, .env, or --env-file); without
-    DB_HOST, the local Compose db as the app user.
+    The target is the database the app would use: DATABASE_URL, else DB_HOST and its parts
+    (from the environment, .env, or --env-file), else the local Compose db as the app user.
     """
-    env = target_env(env_file)
-    local = doctor.local_target(env)
-    if not env.get("DB_HOST"):
-        target, role, local = local, "app", None
-    else:
-        try:
-            target = Target.from_env(env)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+    env = environment(env_file)
+    try:
+        target = Target.from_settings(Settings.from_env(env))
+    except ConfigError as exc:
+        doctor.settings_failed(click.echo, exc)
+        sys.exit(1)
+    role = role or ("app" if target.local else "migrate")
+    local = None if target.local else local_db(env)
     if not doctor.run(target, click.echo, role=role, allow_pending=allow_pending, local=local):
         sys.exit(1)
 
@@ -85,7 +96,7 @@ def ca_bundle(given: str | None) -> Path:
     return CA_FILE
 
 
-def write_env_file(path: str, values: dict, comments: list[str]) -> None:
+def write_env_file(path: str, values: Mapping[str, object], comments: list[str]) -> None:
     """Write KEY='value' lines, readable by Compose and python-dotenv, mode 0600, atomically."""
     lines = [f"# {line}" for line in comments]
     for key, value in values.items():
@@ -124,8 +135,10 @@ def write_env_file(path: str, values: dict, comments: list[str]) -> None:
 @click.option("--region", envvar="AWS_REGION")
 @click.option("--output", default=ENV_FILE, show_default=True)
 @click.option("--local", "go_local", is_flag=True, help="Undo: switch back to the local db.")
-def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tls, region,
-               output, go_local):  # fmt: skip
+def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
+               database: str | None, user: str | None, secret_arn: str | None, iam: bool,
+               ca: str | None, tls: str, region: str | None, output: str,
+               go_local: bool) -> None:  # fmt: skip
     """Point the stack at RDS: check the target with the doctor, then write .env.rds (0600)."""
     if go_local:
         if Path(output).exists():
@@ -143,7 +156,7 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
     settings["DB_TLS_CA"] = str(ca_bundle(ca))
     if iam:
         settings["DB_IAM_AUTH"] = "1"
-        settings["AWS_REGION"] = region or aws.region_of(settings["DB_HOST"])
+        settings["AWS_REGION"] = region or region_of(settings["DB_HOST"])
         settings.pop("DB_PASSWORD", None)
     elif not settings.get("_secret_arn"):
         settings["DB_PASSWORD"] = os.environ.get("RDS_PASSWORD") or click.prompt(
@@ -151,14 +164,15 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
         )
 
     secret_arn = settings.get("_secret_arn")
-    target = Target.from_env({**settings, "DB_PASSWORD_SECRET_ARN": secret_arn})
-    if not doctor.run(
-        target, click.echo, allow_pending=True, local=doctor.local_target(os.environ)
-    ):
+    target_env = {k: v for k, v in settings.items() if not k.startswith("_") and v}
+    if secret_arn:
+        target_env["DB_PASSWORD_SECRET_ARN"] = secret_arn
+    target = Target.from_settings(Settings.from_env(target_env))
+    if not doctor.run(target, click.echo, allow_pending=True, local=local_db(os.environ)):
         raise click.ClickException(f"the target failed a check: {output} was not written")
 
     if secret_arn:  # read once more after the doctor's checks: what the secret holds now
-        settings["DB_PASSWORD"] = aws.secret_password(secret_arn, settings.get("AWS_REGION"))[1]
+        settings["DB_PASSWORD"] = secret_password(secret_arn, settings.get("AWS_REGION"))[1]
     previous = dotenv_values(output) if Path(output).exists() else {}
     values = {
         "APP_ENV": "production",
@@ -178,18 +192,20 @@ def deploy_env(instance, endpoint, port, database, user, secret_arn, iam, ca, tl
     click.echo("next: make migrate (shows the SQL, asks, applies), then make up")
 
 
-def resolve_target(instance, endpoint, port, database, user, secret_arn, region) -> dict:
+def resolve_target(instance: str | None, endpoint: str | None, port: int | None,
+                   database: str | None, user: str | None, secret_arn: str | None,
+                   region: str | None) -> dict[str, Any]:  # fmt: skip
     """DB_* settings from explicit values, filled in from the RDS instance when one is named."""
     notes = []
     if instance:
-        info = aws.describe_instance(instance, region)
+        info = describe_instance(instance, region)
         endpoint = endpoint or info["Endpoint"]["Address"]
         port = port or info["Endpoint"]["Port"]
         database = database or info.get("DBName")
         user = user or info["MasterUsername"]
         managed = (info.get("MasterUserSecret") or {}).get("SecretArn")
         secret_arn = secret_arn or managed
-        region = region or aws.region_of(info["Endpoint"]["Address"])
+        region = region or region_of(info["Endpoint"]["Address"])
         notes.append(f"RDS instance {instance}: {info['Engine']} {info['EngineVersion']}")
         if not info.get("DBName") and not database:
             notes.append("the instance has no initial database name")
@@ -211,56 +227,3 @@ def resolve_target(instance, endpoint, port, database, user, secret_arn, region)
         notes.append("make deploy-env again (the doctor and migrate re-read it on error 1045).")
         settings["_secret_arn"] = secret_arn
     return settings
-
-
-@click.command("upgrade-reviewed")
-@click.option("--yes", is_flag=True, help="Apply without asking (or CONFIRM=yes).")
-@with_appcontext
-def upgrade_reviewed(yes):
-    """Show the SQL of pending migrations, ask, then apply them (SNAPSHOT=1: snapshot first)."""
-    current = database_heads()
-    try:
-        pending = pending_revisions(migration_scripts(), current)
-    except RevisionError:
-        raise click.ClickException(
-            f"the database is at {', '.join(current)}, a revision this code does not have"
-        ) from None
-    if not pending:
-        click.echo(f"nothing to apply: database at {', '.join(current) or 'base'}")
-        return
-    click.echo(f"pending migrations: {', '.join(pending)}. The SQL they will run:\n")
-    flask_migrate.upgrade(sql=True, revision=f"{current[0]}:heads" if current else "heads")
-    confirm = yes or os.environ.get("CONFIRM") == "yes"
-    if not confirm:
-        if not sys.stdin.isatty():
-            click.echo("\nnot applied: review the SQL above, then run make migrate CONFIRM=yes")
-            sys.exit(3)
-        confirm = click.confirm(f"\napply {len(pending)} migration(s) to {db.engine.url.host}?")
-        if not confirm:
-            click.echo("not applied")
-            sys.exit(3)
-    instance = os.environ.get("RDS_INSTANCE")
-    if os.environ.get("SNAPSHOT") == "1":
-        if not instance:
-            raise click.ClickException("SNAPSHOT=1 needs RDS_INSTANCE (make deploy-env writes it)")
-        take_snapshot(instance, os.environ.get("AWS_REGION"))
-    flask_migrate.upgrade()
-
-
-def take_snapshot(instance: str, region: str | None) -> str:
-    name = f"{instance}-pre-migrate-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    click.echo(f"taking snapshot {name} of {instance} (this can take several minutes)")
-    rds = aws.client("rds", region)
-    with aws.calling(f"snapshot {instance}"):
-        rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=name)
-        rds.get_waiter("db_snapshot_available").wait(
-            DBSnapshotIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 120}
-        )
-    click.echo(f"snapshot {name} is available")
-    return name
-
-
-def register_commands(app) -> None:
-    app.cli.add_command(doctor_command)
-    app.cli.add_command(deploy_env)
-    app.cli.add_command(upgrade_reviewed)

@@ -1,4 +1,5 @@
-"""A Compose stack of this project on free ports, for end-to-end and fault tests."""
+"""A Compose stack of this project on free ports, for the end-to-end tests, the fault suite
+and the benchmark."""
 
 import json
 import os
@@ -6,22 +7,24 @@ import secrets
 import socket
 import subprocess
 import time
+from pathlib import Path
 
-import pytest
 import requests
 
-from tests.databases import ROOT, docker_available
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def require_docker() -> None:
-    """Skip the calling module without Docker; REQUIRE_DOCKER=1 makes that a failure."""
-    if docker_available():
-        return
-    if os.environ.get("REQUIRE_DOCKER") == "1":
-        raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
-    pytest.skip(
-        "no Docker engine answers (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True
-    )
+def docker_available() -> bool:
+    """True when a Docker engine answers."""
+    try:
+        import docker
+    except ImportError:
+        return False
+    try:
+        docker.from_env(timeout=5).ping()
+    except (docker.errors.DockerException, requests.RequestException):
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -42,6 +45,7 @@ class Stack:
             "APP_PORT": str(free_port()),
             "MYSQL_PORT": str(free_port()),
             "APP_IMAGE": "flask-rds-starter-app:e2e",
+            "MIGRATE_IMAGE": "flask-rds-starter-migrate:e2e",
             **env,
         }
         self.url = f"http://127.0.0.1:{self.env['APP_PORT']}"

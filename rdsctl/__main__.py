@@ -1,0 +1,3 @@
+from rdsctl.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""The AWS calls only the operator tools make, and the fixes for the errors they meet."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from app.aws import FIXES, calling, client
+
+NOT_FOUND = "check the identifier (aws rds describe-db-instances) and AWS_REGION"
+NAME_TAKEN = "pick another RDS_INSTANCE name, or use the existing instance"
+TOOL_FIXES = {
+    **FIXES,
+    "DBInstanceNotFound": NOT_FOUND,
+    "DBInstanceNotFoundFault": NOT_FOUND,
+    "DBInstanceAlreadyExists": NAME_TAKEN,
+    "DBInstanceAlreadyExistsFault": NAME_TAKEN,
+    "InstanceQuotaExceeded": "delete an unused instance or ask AWS for a higher instance quota",
+    "StorageQuotaExceeded": "lower RDS_STORAGE_GB or ask AWS for a higher storage quota",
+    "InvalidParameterCombination": "the class or version is not offered here: "
+    "aws rds describe-orderable-db-instance-options --engine mysql",
+    "InvalidDBInstanceState": "wait until the instance is 'available', then retry",
+    "InvalidPermission.Duplicate": "the rule already exists: nothing to do",
+    "InvalidPermission.NotFound": "no such rule on the security group: nothing to remove",
+}
+
+
+@contextmanager
+def aws_call(action: str) -> Iterator[None]:
+    """app.aws.calling, with the fixes for provisioning and deploy errors too."""
+    with calling(action, TOOL_FIXES):
+        yield
+
+
+def describe_instance(identifier: str, region: str | None = None) -> dict[str, Any]:
+    rds = client("rds", region)
+    with aws_call(f"describe RDS instance {identifier!r}"):
+        return dict(rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])
+
+
+def is_proxy_endpoint(endpoint: str) -> bool:
+    return ".proxy-" in endpoint

@@ -1,0 +1,41 @@
+"""The `rdsctl` command: every operator tool, with errors as one line of cause and fix."""
+
+from typing import Any
+
+import click
+from dotenv import load_dotenv
+
+from app.aws import AWSError
+from app.settings import ConfigError
+from rdsctl.deploy import deploy_env, doctor_command
+from rdsctl.migrate import migrate_command
+from rdsctl.provision import rds_allow_my_ip, rds_create, rds_destroy, rds_revoke_my_ip
+
+
+class ToolGroup(click.Group):
+    """A bad setting or a failed AWS call ends a command with its cause and fix, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(
+                f"{exc}\n  fix: set it in .env or the environment (.env.example lists them)"
+            ) from None
+        except AWSError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=ToolGroup)
+def rdsctl() -> None:
+    """Check a database, point the stack at RDS, create and remove a development instance."""
+    load_dotenv(override=False)  # the real environment always wins over .env
+
+
+for command in (doctor_command, deploy_env, migrate_command, rds_create, rds_allow_my_ip,
+                rds_revoke_my_ip, rds_destroy):  # fmt: skip
+    rdsctl.add_command(command)
+
+
+def main() -> None:
+    rdsctl(prog_name="rdsctl")
