@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.aws import AWSError
 from app.extensions import db
+from app.revisions import database_state
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,22 @@ def database_unavailable(reason: str) -> tuple[Response, int]:
     return response, status
 
 
+def schema_problem() -> str | None:
+    """After a failed statement: is the schema behind the code (no migrations applied)?"""
+    try:
+        return database_state(db.engine).problem()
+    except (sa_exc.DBAPIError, AWSError):
+        return None  # the database itself is the problem
+
+
+def schema_not_ready(problem: str) -> tuple[Response, int]:
+    """503 without Retry-After: retrying cannot help until someone migrates."""
+    db.session.rollback()
+    log.error("database schema not ready: %s", problem)
+    message = f"The database schema is not ready ({problem}): run make migrate."
+    return error_body(503, "schema_not_ready", message)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(error: APIError) -> tuple[Response, int]:
@@ -82,7 +99,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sa_exc.InterfaceError)
     @app.errorhandler(sa_exc.TimeoutError)
     def database_error(error: Exception) -> tuple[Response, int]:
+        problem = schema_problem()  # SQLite says "no such table" as an OperationalError
+        if problem:
+            return schema_not_ready(problem)
         return database_unavailable(str(getattr(error, "orig", error)).splitlines()[0])
+
+    @app.errorhandler(sa_exc.ProgrammingError)
+    def statement_error(error: sa_exc.ProgrammingError) -> tuple[Response, int]:
+        problem = schema_problem()  # MySQL's 1146, "table doesn't exist"
+        if problem:
+            return schema_not_ready(problem)
+        return unexpected(error)
 
     @app.errorhandler(AWSError)
     def credentials_error(error: AWSError) -> tuple[Response, int]:

@@ -27,6 +27,14 @@ def docker_available() -> bool:
     return True
 
 
+def base_images() -> tuple[str, str]:
+    """The Python and MySQL images a stack is built on (the defaults of .env.example)."""
+    return (
+        os.environ.get("PYTHON_IMAGE", "python:3.12-slim"),
+        os.environ.get("MYSQL_IMAGE", "mysql:8.4"),
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

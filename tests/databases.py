@@ -96,15 +96,43 @@ class DatabaseServer:
             engine.dispose()
 
 
-def require_docker() -> None:
-    """Skip the calling module without Docker; REQUIRE_DOCKER=1 makes that a failure."""
-    if docker_available():
+def require_docker(*images: str) -> None:
+    """Skip the calling module without Docker, or when Docker cannot provide `images` (no
+    registry, say); REQUIRE_DOCKER=1 makes either a failure, in one line."""
+    problem = "no Docker engine answers" if not docker_available() else missing_image(*images)
+    if problem is None:
         return
     if os.environ.get("REQUIRE_DOCKER") == "1":
-        raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
-    pytest.skip(
-        "no Docker engine answers (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True
-    )
+        pytest.exit(f"REQUIRE_DOCKER=1, but {problem}", returncode=1)
+    pytest.skip(f"{problem} (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True)
+
+
+def missing_image(*images: str) -> str | None:
+    """None when Docker has every image or can pull it; else why not, naming the fix."""
+    import docker
+
+    client = docker.from_env(timeout=120)
+    for image in images:
+        try:
+            client.images.get(image)
+            continue
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            client.images.pull(image)
+        except docker.errors.DockerException as exc:
+            reason = reason_of(exc)
+            return (
+                f"Docker cannot provide {image} ({reason}): set MYSQL_IMAGE / PYTHON_IMAGE to "
+                "images it has or a mirror's, or TEST_DATABASE_URL to a MySQL server"
+            )
+    return None
+
+
+def reason_of(exc: Exception) -> str:
+    """Docker's own words, short: an APIError's explanation, not its request URL."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    return text.splitlines()[0][:140]
 
 
 def start_server() -> DatabaseServer:
@@ -113,20 +141,34 @@ def start_server() -> DatabaseServer:
     if url:
         admin = make_url(url)
         return DatabaseServer(admin.set(database=admin.database or None), "TEST_DATABASE_URL")
-    if docker_available():
-        return start_container()
+    if not docker_available():
+        problem = "no Docker engine answers: start Docker (testcontainers runs MySQL in it)"
+    else:
+        try:
+            return start_container()
+        except ContainerUnavailable as exc:
+            problem = str(exc)
     if os.environ.get("REQUIRE_MYSQL") == "1":
-        raise RuntimeError(
-            "REQUIRE_MYSQL=1 but no MySQL: start Docker (testcontainers runs MySQL in it) "
-            "or set TEST_DATABASE_URL=mysql+pymysql://user:password@host:3306/"
+        pytest.exit(
+            f"REQUIRE_MYSQL=1, but {problem}; or set "
+            "TEST_DATABASE_URL=mysql+pymysql://user:password@host:3306/",
+            returncode=1,
         )
-    return DatabaseServer(None, "SQLite (no Docker found: set REQUIRE_MYSQL=1 to refuse this)")
+    return DatabaseServer(None, f"SQLite, because {problem} (REQUIRE_MYSQL=1 refuses this)")
+
+
+class ContainerUnavailable(Exception):
+    """Docker answers but cannot run the MySQL container; the message names the fix."""
 
 
 def start_container() -> DatabaseServer:
+    import docker
     from testcontainers.community.mysql import MySqlContainer
 
     image = os.environ.get("MYSQL_IMAGE", DEFAULT_MYSQL_IMAGE)
+    problem = missing_image(image)
+    if problem:
+        raise ContainerUnavailable(problem)
     container = MySqlContainer(image, dialect="pymysql", username="root", password="test-root")
     # The data directory in memory: nothing a test writes needs to survive the run.
     container.with_tmpfs_mount("/var/lib/mysql")
@@ -134,6 +176,13 @@ def start_container() -> DatabaseServer:
         container.with_volume_mapping(str(ROOT / "docker/mariadb/conf.d"), "/etc/mysql/conf.d")
     else:
         container.with_volume_mapping(str(ROOT / "docker/mysql/conf.d"), "/etc/mysql/conf.d")
-    container.start()
+    try:
+        container.start()
+    except docker.errors.DockerException as exc:  # Ryuk's image, most often, on a closed network
+        reason = reason_of(exc)
+        raise ContainerUnavailable(
+            f"Docker could not start the MySQL container ({reason}): without a registry set "
+            "TESTCONTAINERS_RYUK_DISABLED=true, and MYSQL_IMAGE to an image Docker has"
+        ) from None
     admin = make_url(container.get_connection_url()).set(database=None)
     return DatabaseServer(admin, f"{image} (testcontainers)", container)

@@ -10,11 +10,11 @@ import pymysql
 import pytest
 import requests
 
-from harness.stack import Stack
+from harness.stack import Stack, base_images
 from tests.databases import require_docker
 
 pytestmark = pytest.mark.e2e
-require_docker()
+require_docker(*base_images())
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,11 @@ from dotenv import dotenv_values
 from app import aws
 from app.config import tls_connect_args
 from app.credentials import IAMToken, SecretPassword, connect_with
-from harness.stack import ROOT, docker_available, free_port
+from harness.stack import ROOT, free_port
 from rdsctl import doctor
 from rdsctl.cli import rdsctl
 from rdsctl.target import Target
+from tests.databases import require_docker
 from tests.tlsfiles import make_ca, make_server_cert
 
 pytestmark = pytest.mark.deploy
@@ -51,10 +52,8 @@ def certs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def standin(certs, tmp_path_factory):
     """The RDS stand-in, with an `app` database, an RDS-like master user and a limited user."""
-    if not docker_available():
-        if os.environ.get("REQUIRE_DOCKER") == "1":
-            raise RuntimeError("REQUIRE_DOCKER=1 but no Docker engine answers")
-        pytest.skip("needs Docker for the RDS stand-in")
+    image = os.environ.get("RDS_STANDIN_IMAGE") or os.environ.get("MYSQL_IMAGE", "mysql:8.4")
+    require_docker(image)
     from testcontainers.community.mysql import MySqlContainer
 
     conf = tmp_path_factory.mktemp("conf")
@@ -67,7 +66,6 @@ def standin(certs, tmp_path_factory):
     )
     for path in [conf, *conf.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    image = os.environ.get("RDS_STANDIN_IMAGE") or os.environ.get("MYSQL_IMAGE", "mysql:8.4")
     container = MySqlContainer(image, dialect="pymysql", username="root", password="standin-root")
     container.with_tmpfs_mount("/var/lib/mysql")
     container.with_volume_mapping(str(conf), "/etc/mysql/conf.d")

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from harness.stack import ROOT, Stack
+from harness.stack import ROOT, Stack, base_images
 from tests.databases import require_docker
 
 pytestmark = pytest.mark.faults
-require_docker()
+require_docker(*base_images())
 
 PASSWORDS = ("app-local-only", "migrator-local-only", "root-local-only")
 

@@ -93,3 +93,14 @@ def test_secrets_manager_unreachable_is_503_with_retry_after(monkeypatch):
         "reason": "database credentials unavailable",
     }
     assert ready.headers["Retry-After"] == "1"
+
+
+def test_api_on_a_database_without_migrations_names_them(empty_database):
+    client = create_app(settings_for(empty_database)).test_client()
+    for response in (client.get("/api/items"), client.post("/api/items", json={"name": "x"})):
+        assert response.status_code == 503
+        error = response.get_json()["error"]
+        assert error["code"] == "schema_not_ready"
+        assert "pending migrations: 57914ccb74d9" in error["message"]
+        assert "make migrate" in error["message"]
+        assert "Retry-After" not in response.headers  # retrying cannot help
