@@ -1,18 +1,26 @@
 """Database models, and the rules their fields follow wherever values come from."""
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeEngine
 
 from app.extensions import Base
 from app.validation import Field, text
 
 NAME_MAX = 120
+# Case folding can lengthen a name ("ß" -> "ss", "ﬃ" -> "ffi"): at most 3 code points each.
+NAME_KEY_MAX = 3 * NAME_MAX
+# Compared byte for byte on MySQL: its default utf8mb4_0900_ai_ci would fold again on its own,
+# and SQLite compares bytes anyway, so both engines find the same duplicates.
+NAME_KEY_TYPE = sa.String(NAME_KEY_MAX).with_variant(
+    mysql.VARCHAR(NAME_KEY_MAX, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 DESCRIPTION_MAX = 10_000  # characters; at 4 bytes each it still fits MySQL's 64 KiB TEXT
 
 
@@ -50,10 +58,16 @@ class Item(Base):
     __tablename__ = "items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(NAME_MAX), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(NAME_KEY_TYPE, unique=True)  # what "the same name" is
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    @validates("name")
+    def _keep_key_in_step(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return clean_name(name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +84,24 @@ ITEM_FIELDS = {
     "name": Field(required=True, check=text(max_length=NAME_MAX, allow_blank=False)),
     "description": Field(required=False, check=text(max_length=DESCRIPTION_MAX, allow_blank=True)),
 }
+
+
+def clean_name(name: str) -> str:
+    """A name as stored: NFC, without surrounding white space."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same on every engine: NFC, trimmed, case- and accent-folded
+    ("Café", " cafe ", "CAFÉ" are one name), as MySQL's utf8mb4_0900_ai_ci mostly does."""
+    decomposed = unicodedata.normalize("NFD", clean_name(name).casefold())
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", folded)
+
+
+def has_visible_character(text: str) -> bool:
+    """False for text of only spaces, controls and invisible format characters ("\u200b")."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
 
 
 def _iso(value: datetime) -> str:

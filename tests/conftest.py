@@ -98,7 +98,7 @@ def _mysql_only(request):
     """Tests marked mysql skip on SQLite; the server is started only for tests that use it."""
     marked = request.node.get_closest_marker("mysql")
     if marked and not request.getfixturevalue("db_server").is_mysql:
-        pytest.skip("needs MySQL: start Docker or set TEST_DATABASE_URL")
+        pytest.skip("needs MySQL; this run is on SQLite ('database server' below says why)")
 
 
 @pytest.fixture(scope="session")

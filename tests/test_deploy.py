@@ -205,7 +205,7 @@ def test_pending_migrations(standin, certs):
     passed, out = check(target(standin, certs))
     cause, fix = failure_lines(out)
     assert cause.startswith("FAIL  migrations")
-    assert "pending migrations: 57914ccb74d9" in cause
+    assert "pending migrations: 57914ccb74d9, 3b1f6c2d9a10" in cause
     assert "make migrate" in fix
 
 
@@ -272,7 +272,7 @@ def deployed(standin, certs, env_file):
 def test_deploy_env_writes_a_private_env_file(deployed):
     env_file, result = deployed
     assert result.exit_code == 0, result.output
-    assert "to apply: 57914ccb74d9" in result.output
+    assert "to apply: 57914ccb74d9, 3b1f6c2d9a10" in result.output
     assert ADMIN_PASSWORD not in result.output
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     values = dotenv_values(env_file)
@@ -318,13 +318,13 @@ def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
         )
         output = confirmed.stdout + confirmed.stderr
         assert confirmed.returncode == 0, output
-        assert "Running upgrade  -> 57914ccb74d9" in output
+        assert "Running upgrade 57914ccb74d9 -> 3b1f6c2d9a10" in output
         assert ADMIN_PASSWORD not in output
     finally:
         compose_rds(env_file, "down", "--remove-orphans", env=project)
     passed, out = check(target(standin, certs))
     assert passed, out
-    assert "at head (57914ccb74d9)" in out
+    assert "at head (3b1f6c2d9a10)" in out
     assert "require_secure_transport" in out
 
 

@@ -151,13 +151,13 @@ def test_unreachable_database_at_start_fails_migrate_and_keeps_app_down(tmp_path
 BAD_REVISION = '''"""half-done
 
 Revision ID: badc0ffee001
-Revises: 57914ccb74d9
+Revises: 3b1f6c2d9a10
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "badc0ffee001"
-down_revision = "57914ccb74d9"
+down_revision = "3b1f6c2d9a10"
 branch_labels = None
 depends_on = None
 
@@ -190,7 +190,7 @@ def test_migration_failing_halfway(stack, tmp_path):
     assert result.returncode == 1
     assert "Migration badc0ffee001 failed" in output
     assert "THIS IS NOT SQL" in output  # the statement that failed
-    assert "recorded at revision 57914ccb74d9" in output
+    assert "recorded at revision 3b1f6c2d9a10" in output
     assert "Traceback" not in output
 
     # An app with the new code, already running against this database, is not ready.
