@@ -63,9 +63,19 @@ def delete_item(name: str) -> None:
 
 @items_cli.command("list")
 def list_items() -> None:
-    """Print every item, one per line."""
+    """Print every item, one per line: id, name and description, tab-separated (a tab, a
+    newline or a backslash in them is written \\t, \\n, \\\\)."""
+    listed = False
     for item in items.every():
-        click.echo(f"{item.id}\t{item.name}\t{item.description}")
+        click.echo(f"{item.id}\t{escaped(item.name)}\t{escaped(item.description)}")
+        listed = True
+    if not listed:
+        click.echo("no items yet: flask items add NAME", err=True)
+
+
+def escaped(text: str) -> str:
+    """One field of a tab-separated line, as mysql --batch writes it."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 @items_cli.command("export")

@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask, Response, jsonify
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.aws import AWSError
 from app.extensions import db
@@ -86,6 +86,14 @@ def schema_not_ready(problem: str) -> tuple[Response, int]:
 
 
 def init_app(app: Flask) -> None:
+    @app.after_request
+    def no_type_without_a_body(response: Response) -> Response:
+        # Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body.
+        if response.status_code == 204 or (response.status_code == 200 and not response.data
+                                           and response.headers.get("Allow")):  # fmt: skip
+            response.headers.pop("Content-Type", None)
+        return response
+
     @app.errorhandler(APIError)
     def api_error(error: APIError) -> tuple[Response, int]:
         return error_body(error.status, error.code, error.message, error.fields)
@@ -93,7 +101,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_body(error.code or 500, code, error.description or error.name)
+        message = error.description or error.name
+        if isinstance(error, RequestEntityTooLarge):
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"The body is larger than {limit} bytes (MAX_CONTENT_LENGTH)."
+        response, status = error_body(error.code or 500, code, message)
+        for name, value in error.get_headers():  # Allow on a 405, as RFC 9110 requires
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)

@@ -43,5 +43,7 @@ def items_dataframe() -> Any:
         ) from None
     frame = pd.DataFrame(items_records(), columns=COLUMNS)
     for column in ("created_at", "updated_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
+        times = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        frame[column] = times.astype("datetime64[us, UTC]")  # microseconds, as stored
+    # The same dtypes for an empty table as for a full one.
+    return frame.astype({"id": "int64", "name": "object", "description": "object"})

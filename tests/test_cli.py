@@ -104,3 +104,38 @@ def test_wait_db_gives_up_with_a_message_and_no_password():
     assert "waiting for database at mysql+pymysql://nobody:***@127.0.0.1:9/nothing" in result.output
     assert "still unreachable after 2s" in result.output
     assert "hunter2-secret" not in result.output
+
+
+def test_list_escapes_tabs_and_newlines(runner):
+    invoke(runner, "items", "add", "two\twords", "--description", "line one\nline two \\ end")
+    lines = invoke(runner, "items", "list").output.splitlines()
+    assert len(lines) == 1
+    assert lines[0].split("\t")[1:] == ["two\\twords", "line one\\nline two \\\\ end"]
+
+
+def test_list_of_an_empty_table_says_so(runner):
+    result = invoke(runner, "items", "list")
+    assert result.exit_code == 0
+    assert "no items yet" in result.output
+
+
+def test_dataframe_dtypes_are_the_same_empty_or_full(app, runner):
+    with app.app_context():
+        empty = items_dataframe().dtypes.to_dict()
+    invoke(runner, "items", "add", "alpha")
+    with app.app_context():
+        full = items_dataframe().dtypes.to_dict()
+    assert empty == full
+    assert str(full["id"]) == "int64"
+    assert str(full["created_at"]) == "datetime64[us, UTC]"
+
+
+def test_items_list_against_an_unreachable_database_is_one_line():
+    url = "mysql+pymysql://nobody:hunter2-secret@127.0.0.1:9/nothing"
+    runner = create_app(settings_for(url, db_connect_timeout=1)).test_cli_runner()
+    result = runner.invoke(args=["items", "list"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("Error: the database did not answer")
+    assert lines[1].strip().startswith("fix:")
+    assert len(lines) == 2 and "hunter2-secret" not in result.output
