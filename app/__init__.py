@@ -3,13 +3,13 @@
 import os
 from typing import TYPE_CHECKING
 
-from flask import Flask
+from flask_openapi3 import Info, OpenAPI
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
 
-def create_app(settings: "Settings | None" = None) -> Flask:
+def create_app(settings: "Settings | None" = None) -> OpenAPI:
     """Create the app from `settings`, or from the environment (and .env) when none is given.
 
     The modules are imported here, not at the top: `docker/gunicorn.conf.py` imports
@@ -21,12 +21,23 @@ def create_app(settings: "Settings | None" = None) -> Flask:
     from app import cli, docs, errors, extensions, health, items_api
     from app.config import flask_config
     from app.logs import configure_logging
+    from app.schemas import ErrorBody, on_validation_error
     from app.settings import Settings
+    from app.web import CanonicalId
 
     if settings is None:
         load_dotenv(override=False)  # the real environment always wins over .env
         settings = Settings.from_env(os.environ)
-    app = Flask(__name__, instance_relative_config=True)
+    app = OpenAPI(
+        __name__,
+        instance_relative_config=True,
+        info=Info(title="Items API", version="1.0.0"),
+        security_schemes={},  # none; flask-openapi3 otherwise writes null, which is invalid
+        validation_error_callback=on_validation_error,
+        validation_error_model=ErrorBody,
+        doc_ui=False,  # app/docs.py serves the document and the UI itself
+    )
+    app.url_map.converters["id"] = CanonicalId
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(flask_config(settings, app.instance_path))
     if not settings.testing:
@@ -36,7 +47,7 @@ def create_app(settings: "Settings | None" = None) -> Flask:
     extensions.init_app(app, settings)
     health.init_app(app)
     items_api.init_app(app)
-    docs.init_app(app)
+    docs.init_app(app, with_ui=settings.docs_enabled)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -14,6 +14,7 @@ from app.aws import AWSError
 from app.errors import ValidationError
 from app.export import items_csv, items_json
 from app.extensions import db
+from app.schemas import ItemCreate, validated
 
 
 class ItemsGroup(AppGroup):
@@ -41,7 +42,7 @@ items_cli = ItemsGroup("items", help="Add, delete, list and export items.")
 def add_item(name: str, description: str) -> None:
     """Add an item called NAME."""
     try:
-        item = items.create({"name": name, "description": description})
+        item = items.create(validated(ItemCreate, {"name": name, "description": description}))
     except ValidationError as exc:
         raise click.UsageError("; ".join(f"{k} {v}" for k, v in exc.fields.items())) from None
     except items.NameTaken:

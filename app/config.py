@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from app.settings import ConfigError, Settings
 
@@ -30,13 +29,7 @@ def database_url(settings: Settings, instance_path: str) -> URL:
     Building from parts keeps passwords with URL-special characters working unescaped.
     """
     if settings.database_url:
-        try:
-            return make_url(settings.database_url)
-        except ArgumentError:
-            raise ConfigError(
-                "DATABASE_URL is not a database URL: write it as "
-                "mysql+pymysql://user:password@host:3306/name (or sqlite:///path)"
-            ) from None
+        return make_url(settings.database_url)  # checked by Settings
     if settings.db_host:
         return URL.create(
             "mysql+pymysql",

@@ -1,20 +1,59 @@
-"""The API's OpenAPI document, served as /api/openapi.json."""
+"""The OpenAPI document at /api/openapi.json, always; Swagger UI at /docs/ where API_DOCS is on
+(the default in development), its files from the flask-openapi3-swagger package, no CDN."""
 
-import json
-from pathlib import Path
+import copy
+import os
 from typing import Any
 
-from flask import Blueprint, Flask
+import flask_openapi3_swagger
+from flask import Blueprint, current_app, render_template_string
+from flask_openapi3 import OpenAPI
+from flask_openapi3_swagger.templates import swagger_html_string
 
-bp = Blueprint("docs", __name__)
+document = Blueprint("openapi_document", __name__)
+SWAGGER_FILES = os.path.join(os.path.dirname(flask_openapi3_swagger.__file__), "templates")
+# The page asks for swagger/css/..., relative to /docs/.
+ui = Blueprint(
+    "docs",
+    __name__,
+    static_folder=os.path.join(SWAGGER_FILES, "swagger"),
+    static_url_path="/docs/swagger",
+)
 
-OPENAPI: dict[str, Any] = json.loads((Path(__file__).parent / "openapi.json").read_text())
 
-
-@bp.get("/api/openapi.json")
+@document.get("/api/openapi.json")
 def openapi() -> dict[str, Any]:
-    return OPENAPI
+    """The document flask-openapi3 writes from the schemas, made once per process."""
+    if "openapi_document" not in current_app.extensions:
+        current_app.extensions["openapi_document"] = only_answers_given(current_app.api_doc)  # type: ignore[attr-defined]
+    return current_app.extensions["openapi_document"]  # type: ignore[no-any-return]
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+def only_answers_given(document: dict[str, Any]) -> dict[str, Any]:
+    """flask-openapi3 adds a 422 (a list of its own error model) to every operation that does
+    not declare one; ours declare theirs where a body can be invalid, so drop the others."""
+    document = copy.deepcopy(document)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            answer = operation["responses"].get("422", {})
+            schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("type") == "array":
+                del operation["responses"]["422"]
+    return document
+
+
+@ui.get("/docs/")
+def swagger_ui() -> str:
+    return render_template_string(
+        swagger_html_string,
+        doc_url="/api/openapi.json",
+        # No validator.swagger.io badge: it would send the document to a third party.
+        swagger_config={"validatorUrl": None},
+        oauth_config=None,
+    )
+
+
+def init_app(app: OpenAPI, *, with_ui: bool) -> None:
+    app.register_blueprint(document)
+    if with_ui:
+        app.register_blueprint(ui)

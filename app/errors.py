@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -89,8 +89,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def no_type_without_a_body(response: Response) -> Response:
         # Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body.
-        if response.status_code == 204 or (response.status_code == 200 and not response.data
-                                           and response.headers.get("Allow")):  # fmt: skip
+        if response.status_code == 204 or request.method == "OPTIONS":
             response.headers.pop("Content-Type", None)
         return response
 
@@ -99,7 +98,9 @@ def init_app(app: Flask) -> None:
         return error_body(error.status, error.code, error.message, error.fields)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
+    def http_error(error: HTTPException) -> Response | tuple[Response, int]:
+        if error.response is not None:  # a response made already: a schema's error body
+            return error.response  # type: ignore[return-value]
         code = (error.name or "error").lower().replace(" ", "_")
         message = error.description or error.name
         if isinstance(error, RequestEntityTooLarge):

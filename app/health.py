@@ -3,24 +3,28 @@
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from sqlalchemy.exc import DBAPIError
 
 from app.aws import AWSError
 from app.extensions import db
 from app.revisions import database_state
+from app.schemas import Health, Readiness
+from app.web import operation_id
 
-bp = Blueprint("health", __name__)
+bp = APIBlueprint(
+    "health", __name__, abp_tags=[Tag(name="health")], operation_id_callback=operation_id
+)
 log = logging.getLogger(__name__)
 
 
-@bp.get("/healthz")
+@bp.get("/healthz", responses={200: Health})
 def healthz() -> dict[str, str]:
     """The process is alive. Touches no database, so a database outage never restarts the app."""
     return {"status": "ok"}
 
 
-@bp.get("/readyz")
+@bp.get("/readyz", responses={200: Readiness, 503: Readiness})
 def readyz() -> Any:
     """The database answers and its schema is at the migrations' head."""
     try:
@@ -41,5 +45,5 @@ def unavailable(reason: str, retry_after: str | None = None) -> Any:
     return {"status": "unavailable", "reason": reason}, 503, headers
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+def init_app(app: OpenAPI) -> None:
+    app.register_api(bp)

@@ -1,22 +1,18 @@
 """The items layer: every read and write of items, for the API, the CLI and the export.
 
-Values are checked against the rules beside the model (app.models.ITEM_FIELDS); a write
-commits or raises, and a taken name is NameTaken whichever way it arrived.
+Writes take values already checked by a schema (app/schemas.py); a write commits or raises,
+and a taken name is NameTaken whichever way it arrived.
 """
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import ITEM_FIELDS, Item
-from app.validation import check_fields
-
-# MySQL's INT: a larger id cannot exist, and SQLite would overflow on it.
-ID_MAX = 2**31 - 1
+from app.models import Item, name_key
+from app.schemas import ID_MAX, ItemCreate, ItemUpdate
 
 
 class NameTaken(Conflict):
@@ -34,7 +30,9 @@ def find(item_id: int) -> Item:
 
 
 def by_name(name: str) -> Item | None:
-    return db.session.execute(db.select(Item).filter_by(name=name)).scalar_one_or_none()
+    """The item whose name folds like `name` (app.models.name_key), on every engine."""
+    query = db.select(Item).filter_by(name_key=name_key(name))
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def page(*, page: int, per_page: int) -> Pagination:
@@ -47,21 +45,19 @@ def every() -> Iterator[Item]:
     return iter(db.session.execute(db.select(Item).order_by(Item.id)).scalars())
 
 
-def create(values: Mapping[str, Any]) -> Item:
-    """A new item from client values (checked); raises ValidationError or NameTaken."""
-    clean = check_fields(values, ITEM_FIELDS, partial=False)
-    item = Item(**clean)
+def create(data: ItemCreate) -> Item:
+    """A new item; raises NameTaken."""
+    item = Item(**data.model_dump())
     db.session.add(item)
-    _commit(clean)
+    _commit(item.name)
     return item
 
 
-def update(item: Item, values: Mapping[str, Any]) -> Item:
-    """Change the given fields (checked); raises ValidationError or NameTaken."""
-    clean = check_fields(values, ITEM_FIELDS, partial=True)
-    for name, value in clean.items():
+def update(item: Item, data: ItemUpdate) -> Item:
+    """Change the fields given; raises NameTaken."""
+    for name, value in data.model_dump().items():
         setattr(item, name, value)
-    _commit(clean)
+    _commit(item.name)
     return item
 
 
@@ -70,10 +66,10 @@ def delete(item: Item) -> None:
     db.session.commit()
 
 
-def _commit(values: Mapping[str, Any]) -> None:
+def _commit(name: str) -> None:
     """Commit, turning a duplicate name (the only unique column) into NameTaken."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise NameTaken(str(values.get("name", ""))) from None
+        raise NameTaken(name) from None

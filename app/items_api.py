@@ -1,54 +1,83 @@
-"""The items resource over HTTP: /api/items."""
+"""The items resource over HTTP: /api/items. Each view names its schemas; flask-openapi3
+validates the request against them and writes the OpenAPI document from them."""
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, request, url_for
+from flask import url_for
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
+from pydantic import BaseModel
 
 from app import items
-from app.validation import int_arg, json_object
+from app.schemas import (
+    ErrorBody,
+    Item,
+    ItemCreate,
+    ItemPage,
+    ItemPath,
+    ItemUpdate,
+    PageQuery,
+)
+from app.web import json_object_body, operation_id
 
-bp = Blueprint("items", __name__, url_prefix="/api/items")
+# Every answer but the success one is an ErrorBody; which codes each operation can answer:
+Responses = dict[str | int, type[BaseModel] | None]
+READ: Responses = {503: ErrorBody}
+ONE: Responses = {404: ErrorBody, 503: ErrorBody}
+WRITE: Responses = {400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody}
+
+bp = APIBlueprint(
+    "items",
+    __name__,
+    url_prefix="/api/items",
+    abp_tags=[Tag(name="items")],
+    operation_id_callback=operation_id,
+)
+bp.before_request(json_object_body)
 
 
-@bp.get("")
-def list_items() -> dict[str, Any]:
-    max_size = current_app.config["API_MAX_PAGE_SIZE"]
-    page = int_arg(request.args, "page", default=1, minimum=1, maximum=items.ID_MAX)
-    per_page = int_arg(request.args, "per_page", default=20, minimum=1, maximum=max_size)
-    result = items.page(page=page, per_page=per_page)
-    body = {
-        "items": [item.to_dict() for item in result.items],
-        "page": page,
-        "per_page": per_page,
-        "total": result.total,
-        "pages": result.pages,
-    }
+@bp.get("", responses={200: ItemPage, 400: ErrorBody, **READ})
+def list_items(query: PageQuery) -> dict[str, Any]:
+    """A page of items, oldest first."""
+    result = items.page(page=query.page, per_page=query.per_page)
+    body = ItemPage(
+        items=[Item.model_validate(item) for item in result.items],
+        page=query.page,
+        per_page=query.per_page,
+        total=result.total or 0,
+        pages=result.pages,
+    )
     if result.has_next:
-        body["next"] = url_for(".list_items", page=page + 1, per_page=per_page)
-    return body
+        body.next = url_for(".list_items", page=query.page + 1, per_page=query.per_page)
+    return body.model_dump(mode="json")
 
 
-@bp.post("")
-def create_item() -> tuple[dict[str, Any], int, dict[str, str]]:
-    item = items.create(json_object(request))
-    return item.to_dict(), 201, {"Location": url_for(".get_item", item_id=item.id)}
+@bp.post("", responses={201: Item, **WRITE, **READ})
+def create_item(body: ItemCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Create an item; its URL is in Location."""
+    item = items.create(body)
+    location = url_for(".get_item", item_id=item.id)
+    return Item.model_validate(item).model_dump(mode="json"), 201, {"Location": location}
 
 
-@bp.get("/<int:item_id>")
-def get_item(item_id: int) -> dict[str, Any]:
-    return items.find(item_id).to_dict()
+@bp.get("/<id:item_id>", responses={200: Item, **ONE})
+def get_item(path: ItemPath) -> dict[str, Any]:
+    """One item."""
+    return Item.model_validate(items.find(path.item_id)).model_dump(mode="json")
 
 
-@bp.patch("/<int:item_id>")
-def update_item(item_id: int) -> dict[str, Any]:
-    return items.update(items.find(item_id), json_object(request)).to_dict()
+@bp.patch("/<id:item_id>", responses={200: Item, **WRITE, **ONE})
+def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
+    """Change the fields given, and only those."""
+    item = items.update(items.find(path.item_id), body)
+    return Item.model_validate(item).model_dump(mode="json")
 
 
-@bp.delete("/<int:item_id>")
-def delete_item(item_id: int) -> tuple[str, int]:
-    items.delete(items.find(item_id))
+@bp.delete("/<id:item_id>", responses={204: None, **ONE})
+def delete_item(path: ItemPath) -> tuple[str, int]:
+    """Delete an item."""
+    items.delete(items.find(path.item_id))
     return "", 204
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+def init_app(app: OpenAPI) -> None:
+    app.register_api(bp)

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeEngine
 
 from app.extensions import Base
-from app.validation import Field, text
 
 NAME_MAX = 120
 # Case folding can lengthen a name ("ß" -> "ss", "ﬃ" -> "ffi"): at most 3 code points each.
@@ -77,13 +76,6 @@ class Item(Base):
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
         }
-
-
-# What a client (the API, the CLI) may set, and the rules each value must follow.
-ITEM_FIELDS = {
-    "name": Field(required=True, check=text(max_length=NAME_MAX, allow_blank=False)),
-    "description": Field(required=False, check=text(max_length=DESCRIPTION_MAX, allow_blank=True)),
-}
 
 
 def clean_name(name: str) -> str:

@@ -104,6 +104,8 @@ class Settings:
     secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
     log_level: str = "INFO"
     max_content_length: int = 64 * 1024
+    # Swagger UI at /docs/: None means on in development, off in production.
+    api_docs: bool | None = None
     testing: bool = False  # set by tests only, never from the environment
 
     # The database: DATABASE_URL, or DB_HOST and its parts, or (neither) SQLite in instance/.
@@ -156,6 +158,7 @@ class Settings:
             secret_key=env.text("SECRET_KEY", DEFAULT_SECRET_KEY),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             max_content_length=env.integer("MAX_CONTENT_LENGTH", 64 * 1024, minimum=1024),
+            api_docs=env.flag("API_DOCS") if env.optional("API_DOCS") else None,
             database_url=env.optional("DATABASE_URL"),
             db_host=env.optional("DB_HOST"),
             db_port=env.integer("DB_PORT", 3306, minimum=1, maximum=65535),
@@ -195,7 +198,18 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        """Refuse combinations that cannot work, saying what to set."""
+        """Refuse values and combinations that cannot work, saying what to set."""
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(self.database_url)
+            except ArgumentError:
+                raise ConfigError(
+                    "DATABASE_URL is not a database URL: write it as "
+                    "mysql+pymysql://user:password@host:3306/name (or sqlite:///path)"
+                ) from None
         if self.db_tls == "verify-full" and not self.db_tls_ca:
             raise ConfigError(
                 "DB_TLS=verify-full needs DB_TLS_CA, the CA bundle to verify the server with"
@@ -211,6 +225,10 @@ class Settings:
                 "SECRET_KEY is missing or left at its development default; production needs a "
                 'random one: python -c "import secrets; print(secrets.token_hex(32))"'
             )
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.app_env == "development"
 
     def replace(self, **changes: object) -> Self:
         """A copy with `changes` (tests); checked like the original."""

@@ -139,3 +139,10 @@ def test_items_list_against_an_unreachable_database_is_one_line():
     assert lines[0].startswith("Error: the database did not answer")
     assert lines[1].strip().startswith("fix:")
     assert len(lines) == 2 and "hunter2-secret" not in result.output
+
+
+def test_delete_finds_the_name_as_the_api_compares_names(runner):
+    invoke(runner, "items", "add", "Alpha")
+    result = invoke(runner, "items", "delete", " ALPHA ")
+    assert result.exit_code == 0, result.output
+    assert "no items yet" in invoke(runner, "items", "list").output

@@ -32,11 +32,6 @@ def test_url_from_parts_keeps_special_characters_in_the_password():
     assert "p@ss" not in repr(url)
 
 
-def test_a_database_url_that_is_not_one_names_the_variable():
-    with pytest.raises(ConfigError, match="DATABASE_URL"):
-        uri(Settings.from_env({"DATABASE_URL": "nonsense"}))
-
-
 def test_mysql_engine_options_fit_rds():
     settings = Settings.from_env({"DB_HOST": "h"})
     options = engine_options(settings, uri(settings))

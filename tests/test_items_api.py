@@ -1,5 +1,7 @@
 """The /api/items resource: every documented status code, and validation of each field."""
 
+import io
+
 import pytest
 
 from app.models import DESCRIPTION_MAX, NAME_MAX
@@ -130,8 +132,10 @@ def test_rename_onto_a_taken_name_is_409_and_changes_nothing(client):
     "body, field, message",
     [
         ({}, "name", "is required"),
-        ({"name": ""}, "name", "must not be blank"),
-        ({"name": "   "}, "name", "must not be blank"),
+        ({"name": ""}, "name", "must not be empty"),
+        ({"name": "   "}, "name", "must contain a visible character"),
+        ({"name": "\u200b"}, "name", "must contain a visible character"),
+        ({"name": " \u200b\t\u2060 "}, "name", "must contain a visible character"),
         ({"name": None}, "name", "must be a string"),
         ({"name": 42}, "name", "must be a string"),
         ({"name": ["a"]}, "name", "must be a string"),
@@ -168,11 +172,11 @@ def test_lone_surrogate_is_422_not_500(client):
     assert response.get_json()["error"]["fields"]["name"] == "must be valid Unicode text"
 
 
-def test_unknown_field_named_with_a_lone_surrogate_is_422(client):
+def test_a_field_named_with_a_lone_surrogate_is_422(client):
     body = '{"name": "ok", "bad \\udc00": 1}'
     response = client.post("/api/items", data=body, content_type="application/json")
     assert response.status_code == 422
-    assert response.get_json()["error"]["fields"] == {"bad \udc00": "unknown field"}
+    assert response.get_json()["error"]["fields"] == {"body": "must be valid Unicode text"}
 
 
 def test_limits_are_inclusive(client):
@@ -190,11 +194,20 @@ def test_patch_validates_fields(client):
     assert client.get(f"/api/items/{item['id']}").get_json()["name"] == item["name"]
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", '"name"', "null", "3"])
+@pytest.mark.parametrize("body", ["[1, 2]", '"name"', "null", "3", '"{\\"name\\": \\"x\\"}"'])
 def test_body_must_be_an_object(client, body):
+    # null is valid JSON, and so is a string holding JSON: neither is an object.
     response = client.post("/api/items", data=body, content_type="application/json")
-    assert response.status_code in (400, 422)
-    assert "body" in response.get_json()["error"]["fields"]
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"body": "must be an object"}
+    assert client.get("/api/items").get_json()["total"] == 0
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    body = '{"name": ' + "[" * 1000 + "]" * 1000 + "}"  # 2 KB
+    response = client.post("/api/items", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"] == {"body": "nested too deeply"}
 
 
 def test_malformed_json_is_400(client):
@@ -230,6 +243,55 @@ def test_unknown_route_and_method_are_json(client):
     response = client.put("/api/items/1", json={})
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(", ")) == {
+        "GET",
+        "HEAD",
+        "PATCH",
+        "DELETE",
+        "OPTIONS",
+    }
+
+
+def test_answers_without_a_body_have_no_content_type(client):
+    item = create(client).get_json()
+    deleted = client.delete(f"/api/items/{item['id']}")
+    assert deleted.status_code == 204 and "Content-Type" not in deleted.headers
+    options = client.options("/api/items")
+    assert options.data == b"" and "Content-Type" not in options.headers
+    assert "POST" in options.headers["Allow"]
+
+
+def test_oversized_body_names_the_limit(client):
+    response = client.post("/api/items", data="x" * 70_000, content_type="application/json")
+    assert response.status_code == 413
+    assert "65536 bytes" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [lambda n: f"000{n}", lambda n: f"0{n}", lambda n: f"+{n}", lambda n: f"{n}.0",
+     lambda n: "".join(chr(0x660 + int(d)) for d in n),  # Arabic-Indic digits
+     lambda n: "0"],
+)  # fmt: skip
+def test_an_id_has_one_spelling_and_any_other_is_404(client, spelling):
+    item_id = str(create(client, "first").get_json()["id"])
+    assert client.get(f"/api/items/{item_id}").status_code == 200
+    response = client.get(f"/api/items/{spelling(item_id)}")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_names_are_stored_trimmed_and_normalised(client):
+    item = create(client, "  Cafe\u0301 \t").get_json()  # "e" + combining acute
+    assert item["name"] == "Café"  # NFC, one code point
+
+
+@pytest.mark.parametrize("other", ["Widget", "WIDGET", " widget ", "wídget"])
+def test_names_that_fold_alike_are_one_name_on_every_engine(client, other):
+    assert create(client, "widget").status_code == 201
+    response = create(client, other)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["fields"] == {"name": "already exists"}
 
 
 def test_sql_metacharacters_and_emoji_are_stored_verbatim(client):
@@ -250,9 +312,28 @@ def test_openapi_document_lists_every_route(client, app):
         if method != "parameters"
     }
     served = {
-        (rule.rule.replace("<int:item_id>", "{item_id}"), method)
+        (rule.rule.replace("<id:item_id>", "{item_id}"), method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint not in ("static", "docs.openapi")
+        if rule.endpoint.split(".")[0] in ("items", "health")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert served == documented
+
+
+def post_chunked(client, body: bytes):
+    """Transfer-Encoding: chunked, as gunicorn hands it over (no Content-Length, the stream
+    terminated by the server)."""
+    return client.post(
+        "/api/items", input_stream=io.BytesIO(body), content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True},
+    )  # fmt: skip
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_400(client):
+    response = post_chunked(client, b'{"name": "big", "description": "' + b"x" * 70_000 + b'"}')
+    assert response.status_code == 413
+    assert client.get("/api/items").get_json()["total"] == 0
+
+
+def test_a_small_chunked_body_is_read_whole(client):
+    assert post_chunked(client, b'{"name": "chunked"}').status_code == 201

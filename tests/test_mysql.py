@@ -53,13 +53,6 @@ def test_names_equal_under_the_collation_conflict(client):
     assert client.get("/api/items").get_json()["total"] == 1
 
 
-def test_lookup_by_name_follows_the_collation(runner):
-    runner.invoke(args=["items", "add", "Alpha"])
-    result = runner.invoke(args=["items", "delete", "ALPHA"])
-    assert result.exit_code == 0, result.output
-    assert runner.invoke(args=["items", "list"]).output == ""
-
-
 def test_strict_mode_rejects_too_long_values_instead_of_truncating(app):
     with app.app_context():
         db.session.add(Item(name="n" * 121))
