@@ -18,7 +18,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     APP_ENV=production \
-    FLASK_APP=app
+    FLASK_APP=app.cli:app_for_the_command_line
 RUN useradd --system --uid 10001 --user-group --home-dir /srv --no-create-home app
 WORKDIR /srv
 COPY --from=build /opt/venv /opt/venv

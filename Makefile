@@ -18,7 +18,7 @@ COMPOSE := docker compose
 TARGET := the local db container
 endif
 
-export FLASK_APP := app
+export FLASK_APP := app.cli:app_for_the_command_line
 RDSCTL := $(BIN)/python -m rdsctl
 
 .PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \

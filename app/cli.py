@@ -5,16 +5,30 @@ from typing import IO, Any
 
 import click
 from flask import Flask
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app import items
 from app.aws import AWSError
-from app.errors import ValidationError
+from app.errors import ValidationError, schema_problem
 from app.export import items_csv, items_json
 from app.extensions import db
 from app.schemas import ItemCreate, validated
+from app.settings import ConfigError
+
+
+def app_for_the_command_line() -> Flask:
+    """What the `flask` command loads (FLASK_APP, in .flaskenv, the Makefile and the image):
+    the app, or a bad setting in one line of cause and one of fix, not a traceback."""
+    from app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise SystemExit(
+            f"Error: {exc}\n  fix: set it in .env or the environment (.env.example lists them)"
+        ) from None
 
 
 class ItemsGroup(AppGroup):
@@ -24,6 +38,13 @@ class ItemsGroup(AppGroup):
         try:
             return super().invoke(ctx)
         except DBAPIError as exc:
+            with ctx.ensure_object(ScriptInfo).load_app().app_context():
+                problem = schema_problem()
+            if problem:
+                raise click.ClickException(
+                    f"the database schema is not ready ({problem})\n"
+                    "  fix: make migrate (the stack), or flask db upgrade (make run's database)"
+                ) from None
             reason = str(exc.orig).splitlines()[0]
             raise click.ClickException(
                 f"the database did not answer: {reason}\n  fix: check DATABASE_URL or DB_HOST, "
@@ -46,7 +67,10 @@ def add_item(name: str, description: str) -> None:
     except ValidationError as exc:
         raise click.UsageError("; ".join(f"{k} {v}" for k, v in exc.fields.items())) from None
     except items.NameTaken:
-        raise click.ClickException(f"an item named {name!r} already exists") from None
+        raise click.ClickException(
+            f"an item named {name!r} already exists (names match ignoring case and accents)\n"
+            "  fix: choose another name, or see them all: flask items list"
+        ) from None
     click.echo(f"added item {item.id}: {item.name}")
 
 
@@ -56,7 +80,9 @@ def delete_item(name: str) -> None:
     """Delete the item called NAME."""
     item = items.by_name(name)
     if item is None:
-        raise click.ClickException(f"no item named {name!r}")
+        raise click.ClickException(
+            f"no item named {name!r}\n  fix: flask items list shows the names there are"
+        )
     item_id = item.id
     items.delete(item)
     click.echo(f"deleted item {item_id}: {name}")
@@ -112,7 +138,8 @@ def wait_for_database(timeout: float) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise click.ClickException(
-                    f"database at {url} still unreachable after {timeout:.0f}s: {reason}"
+                    f"database at {url} still unreachable after {timeout:.0f}s: {reason}\n"
+                    "  fix: start it (make up), or check DATABASE_URL / DB_HOST and the network"
                 ) from None
             click.echo(f"waiting for database at {url} (attempt {attempt}): {reason}")
             time.sleep(min(delay, left))

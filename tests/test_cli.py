@@ -30,6 +30,7 @@ def test_add_a_duplicate_fails_with_a_message(runner):
     result = invoke(runner, "items", "add", "alpha")
     assert result.exit_code == 1
     assert "an item named 'alpha' already exists" in result.output
+    assert "fix: choose another name" in result.output
     assert "Traceback" not in result.output
 
 
@@ -146,3 +147,11 @@ def test_delete_finds_the_name_as_the_api_compares_names(runner):
     result = invoke(runner, "items", "delete", " ALPHA ")
     assert result.exit_code == 0, result.output
     assert "no items yet" in invoke(runner, "items", "list").output
+
+
+def test_items_on_a_database_never_migrated_say_so(empty_database):
+    runner = create_app(settings_for(empty_database)).test_cli_runner()
+    result = runner.invoke(args=["items", "list"])
+    assert result.exit_code == 1
+    assert "schema is not ready (pending migrations: 57914ccb74d9" in result.output
+    assert "fix: make migrate" in result.output

@@ -140,3 +140,12 @@ def test_operator_tools_run_when_the_app_settings_are_broken():
     result = run(sys.executable, "-m", "rdsctl", "rds-create", "--help", APP_ENV="production")
     assert result.returncode == 0, result.stderr
     assert "Create a development RDS" in result.stdout
+
+
+def test_the_flask_command_names_a_bad_setting_in_one_line():
+    flask = str(ROOT / ".venv/bin/flask") if (ROOT / ".venv/bin/flask").exists() else "flask"
+    result = run(flask, "items", "list", DATABASE_URL="nonsense")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("Error: DATABASE_URL is not a database URL")
+    assert lines[1].strip().startswith("fix:") and len(lines) == 2
