@@ -90,6 +90,8 @@ migrate: docker-check ## Run migrate again; on RDS it shows the SQL and asks (CO
 
 revision: docker-check ## Autogenerate a migration against the Compose db: make revision m="add x"
 	@test -n "$(m)" || { echo 'Say what changed: make revision m="add colour to items"'; exit 1; }
+	@test ! -f "$(RDS_ENV_FILE)" || { echo "make revision autogenerates against the local db, and $(RDS_ENV_FILE) points the stack at RDS."; \
+		echo "  fix: make deploy-env-local, make up, make revision m=..., then make deploy-env again"; exit 1; }
 	$(COMPOSE) run --rm --build --user "$$(id -u):$$(id -g)" \
 		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
 		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"

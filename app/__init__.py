@@ -3,13 +3,13 @@
 import os
 from typing import TYPE_CHECKING
 
-from flask_openapi3 import Info, OpenAPI
-
 if TYPE_CHECKING:
+    from flask_openapi3 import OpenAPI
+
     from app.settings import Settings
 
 
-def create_app(settings: "Settings | None" = None) -> OpenAPI:
+def create_app(settings: "Settings | None" = None) -> "OpenAPI":
     """Create the app from `settings`, or from the environment (and .env) when none is given.
 
     The modules are imported here, not at the top: `docker/gunicorn.conf.py` imports
@@ -17,6 +17,7 @@ def create_app(settings: "Settings | None" = None) -> OpenAPI:
     gunicorn master, where restarted workers would inherit it.
     """
     from dotenv import load_dotenv
+    from flask_openapi3 import Info, OpenAPI
 
     from app import cli, docs, errors, extensions, health, items_api
     from app.config import flask_config

@@ -69,6 +69,10 @@ def database_unavailable(reason: str) -> tuple[Response, int]:
     return response, status
 
 
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", error)).splitlines()[0]
+
+
 def schema_problem() -> str | None:
     """After a failed statement: is the schema behind the code (no migrations applied)?"""
     try:
@@ -119,7 +123,15 @@ def init_app(app: Flask) -> None:
         problem = schema_problem()  # SQLite says "no such table" as an OperationalError
         if problem:
             return schema_not_ready(problem)
-        return database_unavailable(str(getattr(error, "orig", error)).splitlines()[0])
+        return database_unavailable(_first_line(error))
+
+    @app.errorhandler(sa_exc.DataError)
+    def value_does_not_fit(error: sa_exc.DataError) -> tuple[Response, int]:
+        # A schema lets through what a column cannot hold: the schema is wrong, the client
+        # is told which value, and nothing was written.
+        db.session.rollback()
+        log.error("a value passed its schema but not the database: %s", _first_line(error))
+        return error_body(422, "validation_failed", "A value does not fit the database.")
 
     @app.errorhandler(sa_exc.ProgrammingError)
     def statement_error(error: sa_exc.ProgrammingError) -> tuple[Response, int]:

@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 from app import items
+from app.schemas import Item
 
 COLUMNS = ["id", "name", "description", "created_at", "updated_at"]
 
 
 def items_records() -> list[dict[str, Any]]:
-    return [item.to_dict() for item in items.every()]
+    """Each item as the API returns it."""
+    return [Item.model_validate(item).model_dump(mode="json") for item in items.every()]
 
 
 def items_csv() -> str:

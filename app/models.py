@@ -68,15 +68,6 @@ class Item(Base):
         self.name_key = name_key(name)
         return clean_name(name)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-        }
-
 
 def clean_name(name: str) -> str:
     """A name as stored: NFC, without surrounding white space."""
@@ -94,7 +85,3 @@ def name_key(name: str) -> str:
 def has_visible_character(text: str) -> bool:
     """False for text of only spaces, controls and invisible format characters ("\u200b")."""
     return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

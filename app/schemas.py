@@ -5,12 +5,13 @@ The field rules a JSON Schema cannot say (a visible character, no NUL, names com
 are validators here too, so they apply wherever values come from; docs/schemas.md says which.
 """
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
-from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import MISSING, AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from pydantic_core import PydanticCustomError
 
@@ -38,6 +39,8 @@ def visible_name(value: str) -> str:
     value = clean_name(storable_text(value))
     if not has_visible_character(value):
         raise PydanticCustomError("blank", "must contain a visible character")
+    if len(value) > NAME_MAX:  # NFC can lengthen a string (U+0958 becomes two code points)
+        raise PydanticCustomError("too_long", f"must be at most {NAME_MAX} characters")
     return value
 
 
@@ -85,16 +88,34 @@ class Item(BaseModel):
     updated_at: datetime
 
 
-class ItemPath(BaseModel):
+class PathParams(BaseModel):
+    """URL parameters: a value that fails its schema names nothing there is (404)."""
+
+
+class QueryParams(BaseModel):
+    """Query string parameters: a value that fails its schema is a 400 bad_query."""
+
+
+class ItemPath(PathParams):
     item_id: Annotated[int, Ge(1), Le(ID_MAX)] = Field(
         description="The item's id: ASCII digits, no leading zero.",
         json_schema_extra={"example": 1},
     )
 
 
-class PageQuery(BaseModel):
-    page: Annotated[int, Ge(1), Le(ID_MAX)] = 1
-    per_page: Annotated[int, Ge(1), Le(PAGE_SIZE_MAX)] = 20
+def ascii_digits(value: Any) -> Any:
+    """Query numbers as written in a URL: 1 to 12 ASCII digits ("1.0", "+3", "1_0" are not)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,12}", value):
+        raise PydanticCustomError("int_parsing", "must be a whole number")
+    return value
+
+
+QueryInt = BeforeValidator(ascii_digits)
+
+
+class PageQuery(QueryParams):
+    page: Annotated[int, Ge(1), Le(ID_MAX), QueryInt] = 1
+    per_page: Annotated[int, Ge(1), Le(PAGE_SIZE_MAX), QueryInt] = 20
 
 
 class ItemPage(BaseModel):
@@ -144,10 +165,12 @@ def validated(model: type[Model], values: Mapping[str, Any]) -> Model:
 def on_validation_error(exc: PydanticError) -> Any:
     """flask-openapi3's hook: a request that failed its schema, as our error body."""
     error: APIError
-    if exc.title == ItemPath.__name__:  # an id past MySQL's INT: no such item can exist
-        error = NotFound("No such item.")
-    elif exc.title == PageQuery.__name__:
-        error = BadQuery("A query parameter is invalid.", field_messages(exc, PageQuery))
+    paths = {model.__name__ for model in PathParams.__subclasses__()}
+    queries = {model.__name__: model for model in QueryParams.__subclasses__()}
+    if exc.title in paths:  # an id past MySQL's INT, say: nothing can be there
+        error = NotFound("Nothing with that id.")
+    elif exc.title in queries:
+        error = BadQuery("A query parameter is invalid.", field_messages(exc, queries[exc.title]))
     else:
         error = ValidationError("Some fields are invalid.", field_messages(exc, None))
     response, status = error_body(error.status, error.code, error.message, error.fields)

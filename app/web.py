@@ -29,6 +29,16 @@ def operation_id(*, bp_name: str | None, name: str, path: str, method: str) -> s
     return name
 
 
+def chunked_past_the_limit() -> bool:
+    """A chunked body (no Content-Length): Werkzeug stops reading at MAX_CONTENT_LENGTH and
+    hands over what it read, which would then fail as "not valid JSON". If more follows the
+    limit, the body is too large."""
+    limit = request.max_content_length
+    if request.content_length is not None or not limit or len(request.get_data()) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
+
+
 def json_object_body() -> None:
     """Before a resource's POST, PUT or PATCH: 415 unless JSON, 400 unless it parses, 422
     unless it is an object. The schema then checks the fields."""
@@ -36,10 +46,7 @@ def json_object_body() -> None:
         return
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
-    limit = request.max_content_length
-    if request.content_length is None and limit and len(request.get_data()) >= limit:
-        # A chunked body: Werkzeug stops reading at the limit and hands over what it read,
-        # which would then fail as "not valid JSON". It is too large, so say that.
+    if chunked_past_the_limit():
         raise RequestEntityTooLarge()
     try:
         body = request.get_json()  # cached: the schema validation reads the same object

@@ -5,11 +5,15 @@ gunicorn master holds no app code unless preload_app loads it on purpose.
 """
 
 import os
+import sys
 
 from app.logs import configure_logging
-from app.settings import Settings
+from app.settings import ConfigError, Settings
 
-settings = Settings.from_env()
+try:
+    settings = Settings.from_env()
+except ConfigError as exc:
+    sys.exit(f"settings: {exc}")  # one line naming the variable, not a traceback
 cpus = len(os.sched_getaffinity(0))
 
 bind = "0.0.0.0:8000"  # inside the container; Compose publishes it on APP_PORT

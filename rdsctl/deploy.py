@@ -32,7 +32,11 @@ def environment(env_file: str | None) -> dict[str, str]:
     if env_file:
         if not Path(env_file).exists():
             raise click.ClickException(f"{env_file} does not exist: run make deploy-env first")
-        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        target = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        # The file names the whole target: a DATABASE_URL or DB_* from .env (for make run)
+        # must not override or complete it.
+        env = {k: v for k, v in env.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+        env.update(target)
     return env
 
 

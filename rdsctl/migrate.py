@@ -25,12 +25,12 @@ def migrate_command() -> None:
     with create_app(settings).app_context():
         wait_for_database(settings.migrate_wait_timeout)
         if settings.migrate_mode == "reviewed":
-            apply_reviewed(yes=False)
+            apply_reviewed()
         else:
             flask_migrate.upgrade()
 
 
-def apply_reviewed(yes: bool) -> None:
+def apply_reviewed() -> None:
     """Needs an app context; exits 3 when the SQL was shown but not confirmed."""
     state = database_state(db.engine)
     if state.unknown:
@@ -43,7 +43,7 @@ def apply_reviewed(yes: bool) -> None:
     click.echo(f"pending migrations: {', '.join(state.pending)}. The SQL they will run:\n")
     start = f"{state.current[0]}:heads" if state.current else "heads"
     flask_migrate.upgrade(sql=True, revision=start)
-    if not (yes or os.environ.get("CONFIRM") == "yes"):
+    if os.environ.get("CONFIRM") != "yes":
         if not sys.stdin.isatty():
             click.echo("\nnot applied: review the SQL above, then run make migrate CONFIRM=yes")
             sys.exit(3)

@@ -337,3 +337,27 @@ def test_a_chunked_body_over_the_limit_is_413_not_400(client):
 
 def test_a_small_chunked_body_is_read_whole(client):
     assert post_chunked(client, b'{"name": "chunked"}').status_code == 201
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_read(client):
+    head, tail = b'{"name": "edge", "description": "', b'"}'
+    body = head + b"d" * (65536 - len(head) - len(tail)) + tail
+    response = post_chunked(client, body)
+    assert response.status_code == 422  # read whole: the description is too long, not the body
+    assert "description" in response.get_json()["error"]["fields"]
+
+
+def test_the_length_limit_applies_to_the_name_as_stored(client):
+    # U+0958 is one code point as sent and two once normalised (NFC): 120 become 240.
+    response = create(client, "\u0958" * NAME_MAX)
+    assert response.status_code == 422
+    assert (
+        response.get_json()["error"]["fields"]["name"] == f"must be at most {NAME_MAX} characters"
+    )
+
+
+@pytest.mark.parametrize("query", ["page=1.0", "page=%2B3", "page=1_0", "per_page=%202"])
+def test_query_numbers_are_ascii_digits(client, query):
+    response = client.get(f"/api/items?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_query"

@@ -124,3 +124,19 @@ def columns(url, table):
         return sa.inspect(engine).get_columns(table)
     finally:
         engine.dispose()
+
+
+def test_name_key_migration_finishes_a_run_that_stopped_halfway(empty_database):
+    # MySQL commits each DDL statement: a run that died after ADD COLUMN left it behind.
+    app = create_app(settings_for(empty_database))
+    with app.app_context():
+        flask_migrate.upgrade(revision="57914ccb74d9")
+        add_rows(empty_database, "Widget")
+        engine = sa.create_engine(empty_database)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE items ADD COLUMN name_key VARCHAR(360) NULL")
+        engine.dispose()
+        flask_migrate.upgrade()
+    with app.app_context():
+        assert app.test_client().get("/readyz").status_code == 200
+    assert app.test_client().post("/api/items", json={"name": "WIDGET"}).status_code == 409

@@ -100,8 +100,8 @@ def test_the_factory_reads_the_environment_once(monkeypatch):
 
 
 def run(*command, **env):
-    """A command in the repository with a clean environment plus `env` (no .env is read:
-    the repository has none, and a developer's is hidden by an empty DOTENV path)."""
+    """A command in the repository with the environment less its database settings, plus
+    `env`. No .env is read: the fixture below skips these tests where the repository has one."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE", "APP_"))}
     return subprocess.run(
         command, cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120

@@ -62,20 +62,32 @@ def upgrade():
             "Rename all but one item of each group, then run make migrate again."
         )
 
-    with op.batch_alter_table("items") as batch:
-        batch.add_column(sa.Column("name_key", KEY_TYPE, nullable=True))
+    # Each step is skipped when done already: MySQL commits DDL one statement at a time, so a
+    # run that failed halfway (a lost connection, say) leaves some of it applied.
+    done = set() if offline else {c["name"] for c in sa.inspect(bind).get_columns("items")}
+    if "name_key" not in done:
+        with op.batch_alter_table("items") as batch:
+            batch.add_column(sa.Column("name_key", KEY_TYPE, nullable=True))
     if offline:
         op.execute("-- then, for each row: UPDATE items SET name = <trimmed>, name_key = <folded>")
-    for item_id, name in rows:
-        bind.execute(
-            items.update()
-            .where(items.c.id == item_id)
-            .values(name=clean_name(name), name_key=name_key(name))
-        )
+    while rows:  # again for rows an app still running inserted meanwhile, without a key
+        for item_id, name in rows:
+            cleaned = clean_name(name)
+            bind.execute(
+                items.update()
+                .where(items.c.id == item_id)
+                .values(name=cleaned if len(cleaned) <= 120 else name, name_key=name_key(name))
+            )
+        rows = bind.execute(query.where(items.c.name_key.is_(None))).all()
+    uniques = set() if offline else {
+        u["name"] for u in sa.inspect(bind).get_unique_constraints("items")
+    }  # fmt: skip
     with op.batch_alter_table("items") as batch:
         batch.alter_column("name_key", existing_type=KEY_TYPE, nullable=False)
-        batch.create_unique_constraint(op.f("uq_items_name_key"), ["name_key"])
-        batch.drop_constraint(op.f("uq_items_name"), type_="unique")
+        if "uq_items_name_key" not in uniques:
+            batch.create_unique_constraint(op.f("uq_items_name_key"), ["name_key"])
+        if offline or "uq_items_name" in uniques:
+            batch.drop_constraint(op.f("uq_items_name"), type_="unique")
 
 
 def downgrade():
