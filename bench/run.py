@@ -148,10 +148,10 @@ def main():
     try:
         stack.up()
         stack.mysql_root(
-            "INSERT INTO app.items (name, description, created_at, updated_at) "
+            "INSERT INTO app.items (name, name_key, description, created_at, updated_at) "
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1000) "
-            "SELECT CONCAT('item ', n), REPEAT('x', 100), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "
-            "FROM seq"
+            "SELECT CONCAT('item ', n), CONCAT('item ', n), REPEAT('x', 100), UTC_TIMESTAMP(6), "
+            "UTC_TIMESTAMP(6) FROM seq"  # name_key: these names are their own folded keys
         )
         app = stack.container("app")
         workers = int(subprocess.run(
