@@ -21,7 +21,8 @@ endif
 export FLASK_APP := app.cli:app_for_the_command_line
 RDSCTL := $(BIN)/python -m rdsctl
 
-.PHONY: help install run test lint format lock up down logs ps migrate revision db-shell clean \
+.PHONY: help install run test test-all lint format lock up down logs ps migrate revision shell seed \
+	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench \
 	rds-create rds-allow-my-ip rds-revoke-my-ip rds-destroy
 
@@ -29,18 +30,28 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements/dev.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "this project needs Python 3.11 or later; $(PYTHON) is $$($(PYTHON) -V 2>&1)"; \
+		echo "  fix: make install PYTHON=python3.12 (or another 3.11+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
 	@touch $@
 
 install: $(BIN)/.installed ## Make .venv from the lock file (app, tests, lint, pandas)
 
-run: install ## Serve the API on SQLite at http://127.0.0.1:5000 (PORT=...), no Docker needed
+run: install ## Serve the API at http://127.0.0.1:5000 (PORT=...): SQLite unless DATABASE_URL/DB_HOST
 	@$(BIN)/python -m app.settings --quiet
+	@$(BIN)/flask wait-db --timeout 10 >/dev/null
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --port $(PORT)
 
-test: install ## Run the tests: on MySQL via testcontainers when Docker answers, else SQLite
+# The inner loop leaves out what needs the Compose stack, the RDS stand-in, or minutes.
+INNER_LOOP := not e2e and not faults and not deploy and not fuzz
+
+test: install ## The inner loop: the app's tests on MySQL (testcontainers) when Docker answers, else SQLite
+	$(BIN)/python -m pytest -m "$(INNER_LOOP)" $(PYTEST_ARGS)
+
+test-all: install ## Every test: the inner loop plus the Compose stack, faults, RDS stand-in, fuzzing
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff, ruff format --check, mypy (strict) and hadolint
@@ -95,6 +106,12 @@ revision: docker-check ## Autogenerate a migration against the Compose db: make 
 	$(COMPOSE) run --rm --build --user "$$(id -u):$$(id -g)" \
 		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
 		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"
+
+shell: docker-check ## A flask shell in the app container: db, session, select, Item, items ready
+	$(COMPOSE) exec app flask shell
+
+seed: docker-check ## Add sample items to the stack's database, once (N=20 of them)
+	$(COMPOSE) exec app flask items seed --count $(or $(N),20)
 
 db-shell: docker-check ## Open a mysql shell on the Compose database as root
 	$(COMPOSE) exec db sh -c 'MYSQL_PWD="$$MYSQL_ROOT_PASSWORD" exec mysql -uroot "$$MYSQL_DATABASE"'

@@ -14,6 +14,7 @@ from app.aws import AWSError
 from app.errors import ValidationError, schema_problem
 from app.export import items_csv, items_json
 from app.extensions import db
+from app.models import Item
 from app.schemas import ItemCreate, validated
 from app.settings import ConfigError
 
@@ -105,6 +106,20 @@ def escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+@items_cli.command("seed")
+@click.option("--count", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
+def seed_items(count: int) -> None:
+    """Add sample items "sample 1" to "sample COUNT"; those already there are left as they are."""
+    added = 0
+    for number in range(1, count + 1):
+        name = f"sample {number}"
+        if items.by_name(name) is None:
+            description = f"Sample item {number} of {count}, from flask items seed."
+            items.create(validated(ItemCreate, {"name": name, "description": description}))
+            added += 1
+    click.echo(f"seeded {added} new item(s); {count - added} were there already")
+
+
 @items_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
@@ -146,6 +161,12 @@ def wait_for_database(timeout: float) -> None:
             delay, attempt = min(delay * 2, 5.0), attempt + 1
 
 
+def shell_context() -> dict[str, object]:
+    """What `flask shell` (make shell) starts with: the session, the models, the items layer."""
+    return {"db": db, "session": db.session, "select": db.select, "Item": Item, "items": items}
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(items_cli)
     app.cli.add_command(wait_db)
+    app.shell_context_processor(shell_context)

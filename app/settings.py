@@ -226,6 +226,17 @@ class Settings:
                 'random one: python -c "import secrets; print(secrets.token_hex(32))"'
             )
 
+    def database_shown(self) -> str:
+        """Where the app's database is, password hidden (for people, not for connecting)."""
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        if self.db_host:
+            user = self.db_user or ""
+            return f"mysql+pymysql://{user}:***@{self.db_host}:{self.db_port}/{self.db_name}"
+        return "sqlite:///instance/app.db (the default: no DATABASE_URL or DB_HOST)"
+
     @property
     def docs_enabled(self) -> bool:
         return self.api_docs if self.api_docs is not None else self.app_env == "development"
@@ -246,11 +257,14 @@ def main() -> None:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"settings: {exc}", file=sys.stderr)
+        print("  fix: set it in .env or the environment (.env.example lists them)", file=sys.stderr)
         raise SystemExit(2) from None
-    if "--quiet" not in sys.argv:
-        for item in fields(settings):
-            if item.repr:
-                print(f"{item.name}={getattr(settings, item.name)}")
+    if "--quiet" in sys.argv:
+        return
+    print(f"database: {settings.database_shown()}")
+    for item in fields(settings):
+        if item.repr:
+            print(f"{item.name.upper()}={getattr(settings, item.name)}")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ class Stack:
         }
         self.url = f"http://127.0.0.1:{self.env['APP_PORT']}"
 
-    def compose(self, *args, check=True, timeout=600, env=None) -> subprocess.CompletedProcess:
+    def compose(
+        self, *args, check=True, timeout=600, env=None, input=None
+    ) -> subprocess.CompletedProcess:
         command = ["docker", "compose", "--env-file", ".env.example"]
         for file in self.files:
             command += ["-f", str(file)]
@@ -69,6 +71,7 @@ class Stack:
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=input,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -5,6 +5,8 @@ own commits become savepoints), so it costs milliseconds; on SQLite it gets a co
 migrated file.
 """
 
+import statistics
+
 import pytest
 import sqlalchemy as sa
 from flask import g
@@ -19,6 +21,10 @@ SERVERS_USED = []
 
 
 def pytest_terminal_summary(terminalreporter):
+    calls = [r.duration for r in terminalreporter.stats.get("passed", []) if r.when == "call"]
+    if calls:
+        median_ms = statistics.median(calls) * 1000
+        terminalreporter.write_line(f"per-test median: {median_ms:.1f} ms over {len(calls)} tests")
     for server in SERVERS_USED:
         terminalreporter.write_line(f"database server: {server}")
 
@@ -98,7 +104,7 @@ def _mysql_only(request):
     """Tests marked mysql skip on SQLite; the server is started only for tests that use it."""
     marked = request.node.get_closest_marker("mysql")
     if marked and not request.getfixturevalue("db_server").is_mysql:
-        pytest.skip("needs MySQL; this run is on SQLite ('database server' below says why)")
+        pytest.skip("needs MySQL; this run is on SQLite (its 'database server' line says why)")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ Every run works in databases of its own (test_<random>), created and dropped her
 TEST_DATABASE_URL can name a shared server without its data being touched.
 """
 
+import inspect
 import os
 import secrets
 import shutil
@@ -104,7 +105,9 @@ def require_docker(*images: str) -> None:
         return
     if os.environ.get("REQUIRE_DOCKER") == "1":
         pytest.exit(f"REQUIRE_DOCKER=1, but {problem}", returncode=1)
-    pytest.skip(f"{problem} (REQUIRE_DOCKER=1 makes this fail)", allow_module_level=True)
+    caller = inspect.stack()[1].frame.f_globals.get("__name__", "")  # the test module
+    reason = f"{caller.rsplit('.', 1)[-1]}: {problem} (REQUIRE_DOCKER=1 makes this fail)"
+    pytest.skip(reason, allow_module_level=True)
 
 
 def missing_image(*images: str) -> str | None:

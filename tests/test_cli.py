@@ -155,3 +155,21 @@ def test_items_on_a_database_never_migrated_say_so(empty_database):
     assert result.exit_code == 1
     assert "schema is not ready (pending migrations: 57914ccb74d9" in result.output
     assert "fix: make migrate" in result.output
+
+
+def test_seed_adds_samples_once(runner, app):
+    first = invoke(runner, "items", "seed", "--count", "5")
+    assert first.exit_code == 0, first.output
+    assert "seeded 5 new item(s); 0 were there already" in first.output
+    again = invoke(runner, "items", "seed", "-n", "7")
+    assert "seeded 2 new item(s); 5 were there already" in again.output
+    names = [line.split("\t")[1] for line in invoke(runner, "items", "list").output.splitlines()]
+    assert names == [f"sample {n}" for n in range(1, 8)]
+
+
+def test_the_shell_starts_with_the_session_and_models(app):
+    with app.app_context():
+        context = app.make_shell_context()
+        assert {"db", "session", "select", "Item", "items"} <= set(context)
+        rows = context["session"].execute(context["select"](context["Item"])).all()
+    assert rows == []

@@ -14,13 +14,7 @@ from harness.stack import Stack, base_images
 from tests.databases import require_docker
 
 pytestmark = pytest.mark.e2e
-require_docker()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _base_images():
-    """Checked here, not at import: a run that deselects this module pulls nothing."""
-    require_docker(*base_images())
+require_docker(*base_images())  # the whole module skips in one line without them
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +162,15 @@ def test_the_runtime_image_carries_the_service_only(stack):
     assert run_in_image(stack.env["APP_IMAGE"], grep).stdout.strip() == "[]"
     # ... but in the migrate image, whose command needs it.
     assert run_in_image(stack.env["MIGRATE_IMAGE"], code).returncode == 0
+
+
+def test_seed_and_shell_in_the_app_container(stack):
+    # What make seed and make shell run: the items layer and the shell context, in the app.
+    seeded = stack.compose("exec", "-T", "app", "flask", "items", "seed", "--count", "3")
+    assert "seeded 3 new item(s)" in seeded.stdout
+    again = stack.compose("exec", "-T", "app", "flask", "items", "seed", "--count", "3")
+    assert "seeded 0 new item(s); 3 were there already" in again.stdout
+    script = "print(sorted(i.name for i in session.execute(select(Item)).scalars()"
+    script += " if i.name.startswith('sample')))"
+    shell = stack.compose("exec", "-T", "app", "flask", "shell", input=script + "\n")
+    assert "['sample 1', 'sample 2', 'sample 3']" in shell.stdout, shell.stdout + shell.stderr

@@ -2,6 +2,7 @@
 air-gapped laptop): one line saying what to set, then SQLite, or a one-line failure."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -32,11 +33,11 @@ def test_an_image_docker_cannot_provide_falls_back_to_sqlite_in_one_line():
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "1 passed, 2 skipped" in output
+    assert re.search(r"\b1 passed, \d+ skipped", output), output
     assert f"database server: SQLite, because Docker cannot provide {UNPULLABLE}" in output
     assert "set MYSQL_IMAGE / PYTHON_IMAGE" in output and "TEST_DATABASE_URL" in output
     skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
-    assert len(skips) == 2  # the MySQL-only test, and the whole Compose module in one line
+    assert len(skips) == 2  # the MySQL-only test, and every Compose test in one line
     assert sum(f"Docker cannot provide {UNPULLABLE}" in line for line in skips) == 1
     assert "Traceback" not in output and "APIError" not in output
 
