@@ -23,7 +23,7 @@ RDSCTL := $(BIN)/python -m rdsctl
 
 .PHONY: help install run test test-all lint format lock up down logs ps migrate revision shell seed \
 	db-shell clean \
-	docker-check deploy-env deploy-env-local doctor bench \
+	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
 	rds-create rds-allow-my-ip rds-revoke-my-ip rds-destroy
 
 help: ## List the targets
@@ -103,7 +103,7 @@ revision: docker-check ## Autogenerate a migration against the Compose db: make 
 	@test -n "$(m)" || { echo 'Say what changed: make revision m="add colour to items"'; exit 1; }
 	@test ! -f "$(RDS_ENV_FILE)" || { echo "make revision autogenerates against the local db, and $(RDS_ENV_FILE) points the stack at RDS."; \
 		echo "  fix: make deploy-env-local, make up, make revision m=..., then make deploy-env again"; exit 1; }
-	$(COMPOSE) run --rm --build --user "$$(id -u):$$(id -g)" \
+	docker compose -f docker-compose.yml run --rm --build --user "$$(id -u):$$(id -g)" \
 		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
 		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"
 
@@ -119,6 +119,9 @@ db-shell: docker-check ## Open a mysql shell on the Compose database as root
 bench: install docker-check ## Load the stack with wrk beside the floor; write docs/benchmarks.md
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (or brew install wrk)"; exit 1; }
 	$(BIN)/python -m bench.run
+
+bench-devloop: install docker-check ## Time edit-to-visible in the dev stack, and make test; into docs/benchmarks.md
+	$(BIN)/python -m bench.devloop
 
 deploy-env: install ## Point the stack at RDS: RDS_INSTANCE=id, or RDS_ENDPOINT=host RDS_USER=...
 	$(RDSCTL) deploy-env

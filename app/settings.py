@@ -138,6 +138,7 @@ class Settings:
     gunicorn_max_requests: int = 0
     gunicorn_preload: bool = True
     gunicorn_access_log: bool = True
+    gunicorn_reload: bool = False  # the development override turns it on
 
     # The migrate container.
     migrate_wait_timeout: int = 60
@@ -187,6 +188,7 @@ class Settings:
             gunicorn_max_requests=env.integer("GUNICORN_MAX_REQUESTS", 0),
             gunicorn_preload=env.flag("GUNICORN_PRELOAD", True),
             gunicorn_access_log=env.flag("GUNICORN_ACCESS_LOG", True),
+            gunicorn_reload=env.flag("GUNICORN_RELOAD"),
             migrate_wait_timeout=env.integer("MIGRATE_WAIT_TIMEOUT", 60, minimum=1),
             migrate_mode=env.choice("MIGRATE_MODE", "apply", ("apply", "reviewed")),
             mysql_port=env.integer("MYSQL_PORT", 3306, minimum=1, maximum=65535),

@@ -29,7 +29,12 @@ max_requests_jitter = max_requests // 10
 
 # Load the app once in the master: a bad configuration stops start-up at once, and workers
 # share its memory. Each worker then drops the engine pool it inherited (see post_fork).
-preload_app = settings.gunicorn_preload
+preload_app = settings.gunicorn_preload and not settings.gunicorn_reload
+
+# Development (docker-compose.override.yml): each worker watches the modules it loaded and
+# exits when one changes; the new worker imports them afresh. The master holds only
+# app.settings and app.logs (and app/__init__.py), so a change to those needs a restart.
+reload = settings.gunicorn_reload
 
 # gunicorn 23+'s runtime control socket is not used here, and /srv is read-only for the app user.
 control_socket_disable = True

@@ -45,8 +45,9 @@ class Stack:
     """docker compose with its own project name, ports and image tag, and the documented
     defaults of .env.example (whatever a developer's .env says)."""
 
-    def __init__(self, prefix: str, files=("docker-compose.yml",), **env):
+    def __init__(self, prefix: str, files=("docker-compose.yml",), root=ROOT, **env):
         self.files = files
+        self.root = root
         self.env = {
             **os.environ,
             "COMPOSE_PROJECT_NAME": f"{prefix}-{secrets.token_hex(3)}",
@@ -66,7 +67,7 @@ class Stack:
             command += ["-f", str(file)]
         result = subprocess.run(
             [*command, *args],
-            cwd=ROOT,
+            cwd=self.root,
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,

@@ -1,0 +1,56 @@
+"""The development shape on a copy of the project, and timed edits to it: for the dev-loop
+test and `make bench-devloop`."""
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from harness.stack import ROOT, Stack
+
+HEALTH = Path("app") / "health.py"
+ORIGINAL = 'return {"status": "ok"}'
+SKIPPED = (".git", ".venv", "instance", "__pycache__", ".pytest_cache", ".hypothesis", ".env",
+           ".env.rds*", ".certs", ".ruff_cache", ".mypy_cache")  # fmt: skip
+
+
+def dev_stack(workdir: Path) -> Stack:
+    """A copy of the project in `workdir`, and its stack in the development shape."""
+    copy = workdir / "project"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*SKIPPED))
+    for path in [copy, *copy.rglob("*")]:  # readable by the container's app user
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return Stack("dev", files=("docker-compose.yml", "docker-compose.override.yml"), root=copy)
+
+
+def edit_and_wait(
+    stack: Stack, replacement: str, served: Callable[[requests.Response], bool], timeout=30.0
+) -> float:
+    """Replace /healthz's answer in the copy with `replacement`, then poll /healthz until
+    `served(response)`; return the seconds from the write to that response."""
+    health = stack.root / HEALTH
+    health.write_text((ROOT / HEALTH).read_text().replace(ORIGINAL, replacement))
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if served(requests.get(stack.url + "/healthz", timeout=2)):
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{replacement!r} not served within {timeout}s:\n{stack.logs()[-3000:]}")
+
+
+def timed_edits(stack: Stack, count: int, first: int = 0) -> list[float]:
+    """`count` edits, each a new answer from /healthz (numbered from `first`): the seconds
+    each took to show."""
+    seconds = []
+    for n in range(first, first + count):
+
+        def edited(response, n=n):
+            return response.status_code == 200 and response.json().get("edit") == n
+
+        seconds.append(edit_and_wait(stack, f'return {{"status": "ok", "edit": {n}}}', edited))
+    return seconds
