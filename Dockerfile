@@ -29,6 +29,17 @@ COPY migrations/ migrations/
 RUN mkdir instance && chown app:app instance
 USER 10001:10001
 
+# make debug: the app under debugpy (and Flask's server: one process, so a breakpoint stops the
+# request that hits it), for an editor to attach to. Never the image that ships.
+FROM base AS debug
+USER root
+COPY requirements/debug.lock /tmp/debug.lock
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: --no-deps -r /tmp/debug.lock \
+    && rm /tmp/debug.lock
+USER 10001:10001
+EXPOSE 8000 5678
+CMD ["python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "8000", "--no-reload"]
+
 FROM base AS migrate
 COPY rdsctl/ rdsctl/
 CMD ["python", "-m", "rdsctl", "migrate"]

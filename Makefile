@@ -21,7 +21,7 @@ endif
 export FLASK_APP := app.cli:app_for_the_command_line
 RDSCTL := $(BIN)/python -m rdsctl
 
-.PHONY: help install run test test-all lint format lock up down logs ps migrate revision shell seed \
+.PHONY: help install run test test-all lint format lock up down logs ps migrate revision debug shell seed \
 	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
 	rds-create rds-allow-my-ip rds-revoke-my-ip rds-destroy
@@ -71,6 +71,8 @@ lock: install ## Re-resolve requirements/*.lock from pyproject.toml
 		--generate-hashes --no-header -q -o requirements/app-aws.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dataframe --extra aws --universal \
 		--python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+	$(BIN)/uv pip compile requirements/debug.in --universal --python-version 3.11 \
+		--generate-hashes --no-header -q -o requirements/debug.lock
 
 docker-check:
 	@docker compose version >/dev/null 2>&1 || { \
@@ -106,6 +108,12 @@ revision: docker-check ## Autogenerate a migration against the Compose db: make 
 	docker compose -f docker-compose.yml run --rm --build --user "$$(id -u):$$(id -g)" \
 		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
 		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"
+
+debug: docker-check ## The dev stack with the app under debugpy on 127.0.0.1:5678 (DEBUG_PORT); attach, then request
+	@test ! -f "$(RDS_ENV_FILE)" || { echo "make debug runs against the local db: make deploy-env-local first"; exit 1; }
+	docker compose -f docker-compose.yml -f docker-compose.override.yml -f docker/compose.debug.yml \
+		up --build --detach --wait
+	@echo "Debugger: 127.0.0.1:$${DEBUG_PORT:-5678} (path mapping: $(CURDIR) -> /srv); app: http://$$(docker compose port app 8000)"
 
 shell: docker-check ## A flask shell in the app container: db, session, select, Item, items ready
 	$(COMPOSE) exec app flask shell

@@ -154,6 +154,8 @@ def test_the_runtime_image_carries_the_service_only(stack):
     assert sorted(runtime.stdout.split()) == ["app", "docker", "instance", "migrations"]
     code = "import rdsctl"
     assert "ModuleNotFoundError" in run_in_image(stack.env["APP_IMAGE"], code).stderr
+    # ... nor the debugger (make debug's image only).
+    assert "ModuleNotFoundError" in run_in_image(stack.env["APP_IMAGE"], "import debugpy").stderr
     calls = ["create_db_instance", "authorize_security_group_ingress", "def deploy_env"]
     grep = (
         "import pathlib; print([str(p) for p in pathlib.Path('/srv').rglob('*.py') "
