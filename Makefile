@@ -46,7 +46,7 @@ run: install ## Serve the API at http://127.0.0.1:5000 (PORT=...): SQLite unless
 	$(BIN)/flask run --port $(PORT)
 
 # The inner loop leaves out what needs the Compose stack, the RDS stand-in, or minutes.
-INNER_LOOP := not e2e and not faults and not deploy and not fuzz
+INNER_LOOP := not e2e and not faults and not deploy and not fuzz and not harness
 
 test: install ## The inner loop: the app's tests on MySQL (testcontainers) when Docker answers, else SQLite
 	$(BIN)/python -m pytest -m "$(INNER_LOOP)" $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ import pytest
 from harness.stack import ROOT
 from tests.databases import missing_image, require_docker
 
+pytestmark = pytest.mark.harness
 require_docker()
 UNPULLABLE = "registry.invalid/nobody/mysql:8.4"  # .invalid never resolves
 
