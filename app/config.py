@@ -17,7 +17,6 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         "TESTING": settings.testing,
         "SECRET_KEY": settings.secret_key,
         "MAX_CONTENT_LENGTH": settings.max_content_length,
-        "API_MAX_PAGE_SIZE": 100,
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings, url),
     }
@@ -61,14 +60,13 @@ def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
     )
 
 
-def connect_args(settings: Settings, *, read_timeout: int | None = None) -> dict[str, Any]:
+def connect_args(settings: Settings) -> dict[str, Any]:
     """PyMySQL's connect() arguments: utf8mb4, timeouts and TLS."""
-    timeout = read_timeout or settings.db_read_timeout
     return {
         "charset": "utf8mb4",
         "connect_timeout": settings.db_connect_timeout,
-        "read_timeout": timeout,
-        "write_timeout": timeout,
+        "read_timeout": settings.db_read_timeout,
+        "write_timeout": settings.db_read_timeout,
         **tls_connect_args(settings.db_tls, settings.db_tls_ca),
     }
 
