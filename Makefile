@@ -13,6 +13,11 @@ export RDS_ENV_FILE
 ifneq ($(wildcard $(RDS_ENV_FILE)),)
 COMPOSE := docker compose -f docker-compose.yml -f docker/compose.rds.yml
 TARGET := RDS, from $(RDS_ENV_FILE) (make deploy-env-local switches back)
+# The RDS override's containers run as you, to read your ~/.aws (AWS_CONFIG_DIR): see it.
+export AWS_UID ?= $(shell id -u)
+export AWS_GID ?= $(shell id -g)
+export AWS_CONFIG_DIR ?= $(HOME)/.aws
+$(shell mkdir -p "$(AWS_CONFIG_DIR)")
 else
 COMPOSE := docker compose
 TARGET := the local db container
@@ -24,7 +29,7 @@ RDSCTL := $(BIN)/python -m rdsctl
 .PHONY: help install run test test-all lint format lock up down logs ps migrate revision debug shell seed \
 	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
-	rds-create rds-allow-my-ip rds-revoke-my-ip rds-destroy
+	rds-create rds-users rds-allow-my-ip rds-revoke-my-ip rds-destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -101,10 +106,10 @@ migrate: docker-check ## Run migrate again; on RDS it shows the SQL and asks (CO
 	@echo "Database: $(TARGET)"
 	$(COMPOSE) run --rm --build migrate
 
-revision: docker-check ## Autogenerate a migration against the Compose db: make revision m="add x"
+# Always the local db, even after make deploy-env: docker-compose.yml alone never reads
+# $(RDS_ENV_FILE). The new revision reaches RDS only through make migrate (SQL shown, asked).
+revision: docker-check ## Autogenerate a migration against the local db (never RDS): make revision m="add x"
 	@test -n "$(m)" || { echo 'Say what changed: make revision m="add colour to items"'; exit 1; }
-	@test ! -f "$(RDS_ENV_FILE)" || { echo "make revision autogenerates against the local db, and $(RDS_ENV_FILE) points the stack at RDS."; \
-		echo "  fix: make deploy-env-local, make up, make revision m=..., then make deploy-env again"; exit 1; }
 	docker compose -f docker-compose.yml run --rm --build --user "$$(id -u):$$(id -g)" \
 		--volume "$(CURDIR)/migrations:/srv/migrations" migrate \
 		sh -c 'flask wait-db && flask db upgrade && flask db migrate -m "$$0"' "$(m)"
@@ -142,6 +147,9 @@ doctor: install ## Check the target (RDS after deploy-env) step by step, with a 
 
 rds-create: install ## Create a dev RDS instance: plan, confirm (CONFIRM=yes), wait (DRY_RUN=1: plan only)
 	$(RDSCTL) rds-create
+
+rds-users: install ## As the master user: create the migrator and app users, passwords in Secrets Manager
+	$(RDSCTL) rds-users
 
 rds-allow-my-ip: install ## Allow this machine's address (/32) in the instance's security group
 	$(RDSCTL) rds-allow-my-ip

@@ -101,20 +101,39 @@ def region_of(endpoint: str) -> str | None:
     return match.group(1) if match else None
 
 
-def secret_password(secret_id: str, region: str | None = None) -> tuple[str | None, str]:
-    """(username, password) from a Secrets Manager secret, as RDS's managed secrets hold them."""
-    secrets = client("secretsmanager", region)
+def read_secret(
+    secret_id: str, region: str | None = None, *, stage: str = "AWSCURRENT", secrets: Any = None
+) -> dict[str, Any] | None:
+    """The JSON of one version of a secret (by staging label), or None if no version has that
+    label (AWSPENDING exists only while a rotation runs). A plain-text secret is taken as the
+    password itself."""
+    from botocore.exceptions import ClientError
+
+    secrets = secrets or client("secretsmanager", region)
     with calling("read the database password from Secrets Manager"):
-        value = secrets.get_secret_value(SecretId=secret_id)
+        try:
+            value = secrets.get_secret_value(SecretId=secret_id, VersionStage=stage)
+        except ClientError as exc:
+            missing = exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+            if missing and stage != "AWSCURRENT":
+                return None
+            raise
     text = str(value.get("SecretString") or "")
     try:
         data = json.loads(text)
     except ValueError:
-        return None, text  # a plain-text secret is the password itself
+        return {"password": text}
     if not isinstance(data, dict) or "password" not in data:
         raise AWSError(
-            "the secret has no 'password' key", "point DB_PASSWORD_SECRET_ARN at RDS's secret"
+            f"the secret {secret_id} has no 'password' key",
+            "point DB_PASSWORD_SECRET_ARN at a database secret (RDS's, or make rds-users')",
         )
+    return data
+
+
+def secret_password(secret_id: str, region: str | None = None) -> tuple[str | None, str]:
+    """(username, password) from the current version of a Secrets Manager secret."""
+    data = read_secret(secret_id, region) or {}
     return data.get("username"), str(data["password"])
 
 

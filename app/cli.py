@@ -16,16 +16,20 @@ from app.export import items_csv, items_json
 from app.extensions import db
 from app.models import Item
 from app.schemas import ItemCreate, validated
-from app.settings import ConfigError
+from app.settings import ConfigError, Settings
 
 
 def app_for_the_command_line() -> Flask:
     """What the `flask` command loads (FLASK_APP, in .flaskenv, the Makefile and the image):
-    the app, or a bad setting in one line of cause and one of fix, not a traceback."""
+    the app with a command's settings (no read timeout: a migration may run for minutes), or a
+    bad setting in one line of cause and one of fix, not a traceback."""
+    from dotenv import load_dotenv
+
     from app import create_app
 
+    load_dotenv(override=False)  # the real environment always wins over .env
     try:
-        return create_app()
+        return create_app(Settings.from_env().for_commands())
     except ConfigError as exc:
         raise SystemExit(
             f"Error: {exc}\n  fix: set it in .env or the environment (.env.example lists them)"

@@ -121,12 +121,14 @@ class Settings:
     db_tls: str = "preferred"
     db_tls_ca: str | None = None
     db_password_secret_arn: str | None = None
+    db_secret_max_age: int = 300  # seconds a password read from the secret is reused
     db_iam_auth: bool = False
     aws_region: str | None = None
     db_pool_size: int = 5
     db_pool_recycle: int = 3600
     db_connect_timeout: int = 5
-    db_read_timeout: int = 30
+    # None: no limit, for commands (a migration's DDL may run for minutes), never for requests.
+    db_read_timeout: int | None = 30
     db_ping_after: float = 1.0
 
     # gunicorn (docker/gunicorn.conf.py); workers None means 2 x CPUs + 1, at most 12.
@@ -143,6 +145,13 @@ class Settings:
     # The migrate container.
     migrate_wait_timeout: int = 60
     migrate_mode: str = "apply"
+    # Seconds a migration waits for a table's metadata lock (lock_wait_timeout), and for another
+    # migrator's named lock: a DDL queued behind a long transaction blocks every query on that
+    # table while it waits, so the wait is short and explicit, not the server's default of a year.
+    migrate_lock_timeout: int = 60
+    # On RDS (make deploy-env), migrations log in as their own user, not as the app's.
+    migrate_db_user: str | None = None
+    migrate_db_password_secret_arn: str | None = None
 
     # The Compose db as published on this machine: the doctor's target when DB_HOST is unset.
     mysql_port: int = 3306
@@ -169,6 +178,7 @@ class Settings:
             db_tls=env.choice("DB_TLS", "preferred", TLS_MODES),
             db_tls_ca=env.optional("DB_TLS_CA"),
             db_password_secret_arn=env.optional("DB_PASSWORD_SECRET_ARN"),
+            db_secret_max_age=env.integer("DB_SECRET_MAX_AGE", 300, minimum=1),
             db_iam_auth=env.flag("DB_IAM_AUTH"),
             aws_region=env.optional("AWS_REGION") or env.optional("AWS_DEFAULT_REGION"),
             db_pool_size=env.integer("DB_POOL_SIZE", 5, minimum=1, maximum=100),
@@ -191,6 +201,9 @@ class Settings:
             gunicorn_reload=env.flag("GUNICORN_RELOAD"),
             migrate_wait_timeout=env.integer("MIGRATE_WAIT_TIMEOUT", 60, minimum=1),
             migrate_mode=env.choice("MIGRATE_MODE", "apply", ("apply", "reviewed")),
+            migrate_lock_timeout=env.integer("MIGRATE_LOCK_TIMEOUT", 60, minimum=1),
+            migrate_db_user=env.optional("MIGRATE_DB_USER"),
+            migrate_db_password_secret_arn=env.optional("MIGRATE_DB_PASSWORD_SECRET_ARN"),
             mysql_port=env.integer("MYSQL_PORT", 3306, minimum=1, maximum=65535),
             mysql_database=env.text("MYSQL_DATABASE", "app"),
             app_db_user=env.text("APP_DB_USER", "app"),
@@ -222,6 +235,11 @@ class Settings:
             raise ConfigError(
                 "DB_IAM_AUTH=1 sends a token as the password: it needs DB_TLS=verify-full"
             )
+        if self.migrate_db_user and not self.migrate_db_password_secret_arn:
+            raise ConfigError(
+                "MIGRATE_DB_USER needs MIGRATE_DB_PASSWORD_SECRET_ARN, the secret with its "
+                "password (make deploy-env writes both)"
+            )
         if self.app_env == "production" and self.secret_key == DEFAULT_SECRET_KEY:
             raise ConfigError(
                 "SECRET_KEY is missing or left at its development default; production needs a "
@@ -238,6 +256,25 @@ class Settings:
             user = self.db_user or ""
             return f"mysql+pymysql://{user}:***@{self.db_host}:{self.db_port}/{self.db_name}"
         return "sqlite:///instance/app.db (the default: no DATABASE_URL or DB_HOST)"
+
+    def for_commands(self) -> Self:
+        """The settings a command runs with (flask, rdsctl): no read timeout, which guards a
+        request's worker; a command's statement (a migration's ALTER) may take minutes."""
+        return replace(self, db_read_timeout=None)
+
+    def for_migrations(self) -> Self:
+        """The settings migrations run with: a command's, as the migrator user when one is
+        set (MIGRATE_DB_USER and its secret, from make deploy-env)."""
+        settings = self.for_commands()
+        if self.migrate_db_user:
+            settings = replace(
+                settings,
+                db_user=self.migrate_db_user,
+                db_password=None,
+                db_password_secret_arn=self.migrate_db_password_secret_arn,
+                db_iam_auth=False,
+            )
+        return settings
 
     @property
     def docs_enabled(self) -> bool:

@@ -21,9 +21,11 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 LOCK_NAME = "flask-rds-starter.migrate"
-LOCK_TIMEOUT = 600  # seconds another migrator may hold the lock
 
 migrate_ext = current_app.extensions["migrate"]
+# One wait for every lock a migration takes (MIGRATE_LOCK_TIMEOUT): another migrator's named
+# lock, and a table's metadata lock (lock_wait_timeout; the server's default is a year).
+LOCK_TIMEOUT = current_app.config["SETTINGS"].migrate_lock_timeout
 engine = migrate_ext.db.engine
 target_metadata = migrate_ext.db.metadata
 
@@ -85,6 +87,7 @@ def run_migrations_online():
 
 def take_lock(connection):
     logger.info("Taking migration lock %s (waits up to %ss)", LOCK_NAME, LOCK_TIMEOUT)
+    connection.execute(text(f"SET SESSION lock_wait_timeout = {int(LOCK_TIMEOUT)}"))
     got = connection.execute(
         text("SELECT GET_LOCK(:name, :timeout)"), {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT}
     ).scalar()

@@ -10,6 +10,7 @@ from app.settings import ConfigError
 from rdsctl.deploy import deploy_env, doctor_command
 from rdsctl.migrate import migrate_command
 from rdsctl.provision import rds_allow_my_ip, rds_create, rds_destroy, rds_revoke_my_ip
+from rdsctl.users import rds_users
 
 
 class ToolGroup(click.Group):
@@ -32,8 +33,8 @@ def rdsctl() -> None:
     load_dotenv(override=False)  # the real environment always wins over .env
 
 
-for command in (doctor_command, deploy_env, migrate_command, rds_create, rds_allow_my_ip,
-                rds_revoke_my_ip, rds_destroy):  # fmt: skip
+for command in (doctor_command, deploy_env, migrate_command, rds_create, rds_users,
+                rds_allow_my_ip, rds_revoke_my_ip, rds_destroy):  # fmt: skip
     rdsctl.add_command(command)
 
 

@@ -13,17 +13,24 @@ from typing import Any
 import click
 from dotenv import dotenv_values
 
-from app.aws import region_of, secret_password
+from app.aws import AWSError, read_secret, region_of
 from app.settings import ConfigError, Settings
 from rdsctl import doctor
-from rdsctl.aws import describe_instance
-from rdsctl.doctor import GET_BUNDLE
+from rdsctl.aws import describe_instance, is_proxy_endpoint
+from rdsctl.doctor import GET_BUNDLE, GET_PROXY_ROOTS
 from rdsctl.target import Target
+from rdsctl.users import UserSecret, find_secret, secret_name
 
 ENV_FILE = ".env.rds"
 CA_DIR = Path(".certs")
 CA_FILE = CA_DIR / "rds-global-bundle.pem"
 CA_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+# RDS Proxy presents an ACM certificate: clients trust Amazon Trust Services' roots.
+PROXY_CA_FILE = CA_DIR / "amazon-trust-roots.pem"
+AMAZON_ROOT_URLS = [
+    f"https://www.amazontrust.com/repository/{name}.pem"
+    for name in ("AmazonRootCA1", "AmazonRootCA2", "AmazonRootCA3", "AmazonRootCA4", "SFSRootCAG2")
+]
 
 
 def environment(env_file: str | None) -> dict[str, str]:
@@ -65,18 +72,30 @@ def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) 
     """
     env = environment(env_file)
     try:
-        target = Target.from_settings(Settings.from_env(env))
+        settings = Settings.from_env(env)
+        role = role or ("app" if not (settings.db_host or settings.database_url) else "migrate")
+        chosen = settings.for_migrations() if role == "migrate" else settings.for_commands()
+        target = Target.from_settings(chosen)
     except ConfigError as exc:
         doctor.settings_failed(click.echo, exc)
         sys.exit(1)
-    role = role or ("app" if target.local else "migrate")
     local = None if target.local else local_db(env)
-    if not doctor.run(target, click.echo, role=role, allow_pending=allow_pending, local=local):
+    instance = None
+    if env.get("RDS_INSTANCE") and not target.local:
+        try:
+            instance = describe_instance(env["RDS_INSTANCE"], settings.aws_region)
+        except AWSError as exc:
+            click.echo(f"  note  instance         not checked: {exc.cause}")
+    passed = doctor.run(target, click.echo, role=role, allow_pending=allow_pending, local=local,
+                        instance=instance)  # fmt: skip
+    if not passed:
         sys.exit(1)
 
 
-def ca_bundle(given: str | None) -> Path:
-    """A CA bundle inside the project (the containers mount .certs/), fetched once if need be."""
+def ca_bundle(given: str | None, host: str = "") -> Path:
+    """A CA bundle inside the project (the containers mount .certs/), fetched once if need be:
+    RDS's global bundle for an instance endpoint; Amazon Trust Services' roots for an RDS Proxy
+    endpoint, which presents an ACM certificate, not one from the RDS CAs."""
     if given:
         source = Path(given)
         if not source.is_file():
@@ -86,18 +105,32 @@ def ca_bundle(given: str | None) -> Path:
         CA_DIR.mkdir(exist_ok=True)
         shutil.copyfile(source, CA_DIR / source.name)
         return CA_DIR / source.name
-    if not CA_FILE.exists():
-        click.echo(f"fetching the RDS CA bundle from {CA_URL}")
+    if is_proxy_endpoint(host):
+        return fetched(PROXY_CA_FILE, AMAZON_ROOT_URLS, GET_PROXY_ROOTS)
+    return fetched(CA_FILE, [CA_URL], GET_BUNDLE)
+
+
+def fetched(path: Path, urls: list[str], fix: str) -> Path:
+    """`path`, or the PEM files at `urls` concatenated into it (once)."""
+    if path.exists():
+        return path
+    parts = []
+    for url in urls:
+        click.echo(f"fetching {url}")
         try:
-            with urllib.request.urlopen(CA_URL, timeout=20) as response:  # noqa: S310 - fixed https URL
-                data = response.read()
+            with urllib.request.urlopen(url, timeout=20) as response:  # noqa: S310 - fixed https URL
+                parts.append(response.read().strip() + b"\n")
         except OSError as exc:
-            raise click.ClickException(
-                f"cannot fetch the RDS CA bundle ({exc}).\n  fix: {GET_BUNDLE}"
-            ) from None
-        CA_DIR.mkdir(exist_ok=True)
-        CA_FILE.write_bytes(data)
-    return CA_FILE
+            raise click.ClickException(f"cannot fetch {url} ({exc}).\n  fix: {fix}") from None
+    CA_DIR.mkdir(exist_ok=True)
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def secret_region(arn: str) -> str | None:
+    """The region in a secret's ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 6 and parts[2] == "secretsmanager" else None
 
 
 def write_env_file(path: str, values: Mapping[str, object], comments: list[str]) -> None:
@@ -120,6 +153,27 @@ def write_env_file(path: str, values: Mapping[str, object], comments: list[str])
     os.chmod(path, 0o600)
 
 
+def go_local(output: str) -> None:
+    """Switch back to the local db: the target stays in OUTPUT.off as a record, without the
+    one secret the file holds (SECRET_KEY); nothing secret is left on disk."""
+    if not Path(output).exists():
+        click.echo("already on the local database")
+        return
+    kept = {k: v for k, v in dotenv_values(output).items() if k != "SECRET_KEY"}
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
+    comments = [f"The RDS target make deploy-env wrote, switched off at {when}.",
+                "No secret is kept here: make deploy-env writes a new file."]  # fmt: skip
+    write_env_file(output + ".off", kept, comments)
+    os.remove(output)
+    click.echo(f"switched back to the local database ({output} is now {output}.off, no secret)")
+
+
+NO_MASTER = (
+    "make rds-users (it creates the app and migrator users, their passwords in Secrets "
+    "Manager), then make deploy-env again"
+)
+
+
 @click.command("deploy-env")
 @click.option(
     "--instance", envvar="RDS_INSTANCE", help="RDS instance identifier: look up the rest."
@@ -129,105 +183,166 @@ def write_env_file(path: str, values: Mapping[str, object], comments: list[str])
 )
 @click.option("--port", envvar="RDS_PORT", type=int)
 @click.option("--database", envvar="RDS_DATABASE", help="Database name (default MYSQL_DATABASE).")
-@click.option("--user", envvar="RDS_USER", help="Default: the instance's master user.")
+@click.option("--user", envvar="RDS_USER", help="The app's user (default: make rds-users' app).")
 @click.option(
-    "--secret-arn", envvar="RDS_SECRET_ARN", help="Secrets Manager secret with the password."
+    "--secret-arn", envvar="RDS_SECRET_ARN", help="The app user's secret (default: rds-users')."
 )
-@click.option("--iam", is_flag=True, envvar="RDS_IAM", help="IAM database authentication tokens.")
-@click.option("--ca", envvar="RDS_CA", help="CA bundle (default: fetch AWS's global bundle once).")
+@click.option("--migrate-secret-arn", envvar="RDS_MIGRATE_SECRET_ARN",
+              help="The migrator's secret (default: rds-users').")  # fmt: skip
+@click.option("--iam", is_flag=True, envvar="RDS_IAM", help="The app logs in with IAM tokens.")
+@click.option("--ca", envvar="RDS_CA", help="CA bundle (default: AWS's, fetched into .certs/).")
 @click.option("--tls", default="verify-full", hidden=True)
 @click.option("--region", envvar="AWS_REGION")
 @click.option("--output", default=ENV_FILE, show_default=True)
-@click.option("--local", "go_local", is_flag=True, help="Undo: switch back to the local db.")
+@click.option("--local", "local", is_flag=True, help="Undo: switch back to the local db.")
 def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
-               database: str | None, user: str | None, secret_arn: str | None, iam: bool,
-               ca: str | None, tls: str, region: str | None, output: str,
-               go_local: bool) -> None:  # fmt: skip
-    """Point the stack at RDS: check the target with the doctor, then write .env.rds (0600)."""
-    if go_local:
-        if Path(output).exists():
-            os.replace(output, output + ".off")
-            click.echo(f"switched back to the local database ({output} moved to {output}.off)")
-        else:
-            click.echo("already on the local database")
+               database: str | None, user: str | None, secret_arn: str | None,
+               migrate_secret_arn: str | None, iam: bool, ca: str | None, tls: str,
+               region: str | None, output: str, local: bool) -> None:  # fmt: skip
+    """Point the stack at RDS: check both users with the doctor, then write .env.rds (0600).
+
+    The file names secrets, never a password: the app and migrate read the password from
+    Secrets Manager when they open a connection (or make an IAM token), so a rotation needs
+    no new file. The app logs in as the app user, migrate as the migrator: never the master.
+    """
+    if local:
+        go_local(output)
         return
     if tls != "verify-full":
         raise click.ClickException(
             f"DB_TLS={tls}: deploy-env connects to RDS over verified TLS only.\n  fix: {GET_BUNDLE}"
         )
-    settings = resolve_target(instance, endpoint, port, database, user, secret_arn, region)
-    settings["DB_TLS"] = "verify-full"
-    settings["DB_TLS_CA"] = str(ca_bundle(ca))
-    if iam:
-        settings["DB_IAM_AUTH"] = "1"
-        settings["AWS_REGION"] = region or region_of(settings["DB_HOST"])
-        settings.pop("DB_PASSWORD", None)
-    elif not settings.get("_secret_arn"):
-        settings["DB_PASSWORD"] = os.environ.get("RDS_PASSWORD") or click.prompt(
-            f"password for {settings['DB_USER']}", hide_input=True
+    if os.environ.get("RDS_PASSWORD"):
+        raise click.ClickException(
+            "RDS_PASSWORD is set, and deploy-env never writes a password.\n  fix: " + NO_MASTER
         )
+    found = resolve_target(instance, endpoint, port, database, None, None, region)
+    info = found.get("_instance") or {}
+    master_user = info.get("MasterUsername")  # known with --instance; else the doctor's check
+    region = found.get("AWS_REGION") or region
+    where = instance or found["DB_HOST"]
+    base = {
+        "DB_HOST": found["DB_HOST"],
+        "DB_PORT": found["DB_PORT"],
+        "DB_NAME": found["DB_NAME"],
+        "DB_TLS": "verify-full",
+        "DB_TLS_CA": str(ca_bundle(ca, found["DB_HOST"])),
+    }
+    migrator = user_secret(migrate_secret_arn, where, found["DB_NAME"], "migrator", region)
+    region = region or secret_region(migrator.arn)
+    if iam:
+        app_user = user or "app"
+        if info and not info.get("IAMDatabaseAuthenticationEnabled"):
+            raise click.ClickException(
+                f"IAM database authentication is off on {instance}.\n  fix: aws rds "
+                f"modify-db-instance --db-instance-identifier {instance} "
+                "--enable-iam-database-authentication --apply-immediately"
+            )
+        app = {"DB_USER": app_user, "DB_IAM_AUTH": "1"}
+        region = region or region_of(found["DB_HOST"])
+    else:
+        secret = user_secret(secret_arn, where, found["DB_NAME"], "app", region)
+        app_user = user or secret.username
+        app = {"DB_USER": app_user, "DB_PASSWORD_SECRET_ARN": secret.arn}
+    if master_user in (app_user, migrator.username):
+        raise click.ClickException(
+            f"{master_user} is the instance's master user: the stack never logs in as it.\n"
+            f"  fix: {NO_MASTER}"
+        )
+    if not region:
+        raise click.ClickException("no AWS region: the containers need it.\n  fix: set AWS_REGION")
+    common = {**base, "AWS_REGION": region}
+    migrate = {"MIGRATE_DB_USER": migrator.username,
+               "MIGRATE_DB_PASSWORD_SECRET_ARN": migrator.arn}  # fmt: skip
+    settings = Settings.from_env({**common, **app, **migrate})
+    app_target = Target.from_settings(settings)
+    migrate_target = Target.from_settings(settings.for_migrations())
+    local_target = local_db(os.environ)
+    for role, target in (("app", app_target), ("migrate", migrate_target)):
+        click.echo(f"\n{role}:")
+        if not doctor.run(target, click.echo, role=role, allow_pending=True, local=local_target,
+                          instance=info or None):  # fmt: skip
+            raise click.ClickException(f"the target failed a check: {output} was not written")
+        local_target = None  # the parity table once is enough
 
-    secret_arn = settings.get("_secret_arn")
-    target_env = {k: v for k, v in settings.items() if not k.startswith("_") and v}
-    if secret_arn:
-        target_env["DB_PASSWORD_SECRET_ARN"] = secret_arn
-    target = Target.from_settings(Settings.from_env(target_env))
-    if not doctor.run(target, click.echo, allow_pending=True, local=local_db(os.environ)):
-        raise click.ClickException(f"the target failed a check: {output} was not written")
-
-    if secret_arn:  # read once more after the doctor's checks: what the secret holds now
-        settings["DB_PASSWORD"] = secret_password(secret_arn, settings.get("AWS_REGION"))[1]
     previous = dotenv_values(output) if Path(output).exists() else {}
     values = {
         "APP_ENV": "production",
         "SECRET_KEY": previous.get("SECRET_KEY") or secrets.token_hex(32),
         "MIGRATE_MODE": "reviewed",
-        **{k: v for k, v in settings.items() if not k.startswith("_")},
+        **common,
+        **app,
+        **migrate,
+        "RDS_INSTANCE": instance,
     }
     comments = [
         f"Written by make deploy-env at {datetime.now(UTC):%Y-%m-%d %H:%M UTC}.",
-        "It holds a password: keep it out of git (.gitignore does) and do not share it.",
-        f"Target: {target.display()}",
-        *settings.get("_notes", []),
+        "No database password here: the app and migrate read theirs from Secrets Manager when",
+        "they connect (a rotation needs no new file). SECRET_KEY is the app's own secret:",
+        "keep this file out of git (.gitignore does).",
+        f"App: {app_target.display()}",
+        f"Migrations: {migrate_target.display()}",
+        *found["_notes"],
         "Undo: make deploy-env-local",
     ]
     write_env_file(output, values, comments)
-    click.echo(f"\nwrote {output} (mode 0600): {target.display()}")
+    click.echo(f"\nwrote {output} (mode 0600): {app_target.display()}")
     click.echo("next: make migrate (shows the SQL, asks, applies), then make up")
+
+
+def user_secret(arn: str | None, where: str, database: str, role: str,
+                region: str | None) -> UserSecret:  # fmt: skip
+    """The secret for `role`: the one given, else the one make rds-users made."""
+    if arn:
+        data = read_secret(arn, region or secret_region(arn)) or {}
+        if not data.get("username"):
+            raise click.ClickException(
+                f"the secret {arn} has no 'username' key.\n  fix: store the {role} user's "
+                'secret as {"username": ..., "password": ...}, or run make rds-users'
+            )
+        return UserSecret(arn, str(data["username"]), str(data["password"]))
+    name = secret_name(where, database, role)
+    found = find_secret(name, region)
+    if found is None:
+        raise click.ClickException(f"no {role} user: the secret {name} does not exist.\n"
+                                   f"  fix: {NO_MASTER}")  # fmt: skip
+    return found
 
 
 def resolve_target(instance: str | None, endpoint: str | None, port: int | None,
                    database: str | None, user: str | None, secret_arn: str | None,
                    region: str | None) -> dict[str, Any]:  # fmt: skip
-    """DB_* settings from explicit values, filled in from the RDS instance when one is named."""
+    """DB_* settings from explicit values, filled in from the RDS instance when one is named.
+    DB_USER is the master user (given, or the instance's); _secret_arn its secret."""
     notes = []
+    info: dict[str, Any] = {}
     if instance:
         info = describe_instance(instance, region)
-        endpoint = endpoint or info["Endpoint"]["Address"]
+        address = (info.get("Endpoint") or {}).get("Address")
+        if not address and not endpoint:
+            raise click.ClickException(
+                f"{instance} has no endpoint yet (status {info.get('DBInstanceStatus')}).\n"
+                "  fix: wait until it is available (make rds-create waits), then run this again"
+            )
+        endpoint = endpoint or address
         port = port or info["Endpoint"]["Port"]
         database = database or info.get("DBName")
         user = user or info["MasterUsername"]
         managed = (info.get("MasterUserSecret") or {}).get("SecretArn")
         secret_arn = secret_arn or managed
-        region = region or region_of(info["Endpoint"]["Address"])
+        region = region or region_of(address or "")
         notes.append(f"RDS instance {instance}: {info['Engine']} {info['EngineVersion']}")
-        if not info.get("DBName") and not database:
-            notes.append("the instance has no initial database name")
     if not endpoint:
         raise click.ClickException(
             "no target: give RDS_INSTANCE=<identifier> or RDS_ENDPOINT=<host> (make deploy-env)"
         )
-    settings = {
+    return {
         "DB_HOST": endpoint,
         "DB_PORT": str(port or 3306),
         "DB_NAME": database or os.environ.get("MYSQL_DATABASE") or "app",
         "DB_USER": user or "admin",
-        "RDS_INSTANCE": instance,
-        "AWS_REGION": region,
+        "AWS_REGION": region or region_of(endpoint),
+        "_secret_arn": secret_arn,
+        "_instance": info,
         "_notes": notes,
     }
-    if secret_arn:  # the doctor reads the password from it; deploy-env writes it afterwards
-        notes.append(f"Password read from Secrets Manager {secret_arn}; after a rotation run")
-        notes.append("make deploy-env again (the doctor and migrate re-read it on error 1045).")
-        settings["_secret_arn"] = secret_arn
-    return settings

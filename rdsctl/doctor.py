@@ -5,10 +5,12 @@ laptop first talks to RDS: the endpoint, the security group, TLS, the master use
 database, privileges, migrations; then a table of server settings beside the local `db`.
 """
 
+import ipaddress
 import re
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pymysql
 from pymysql.connections import Connection
@@ -27,6 +29,11 @@ GET_BUNDLE = (
     "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem "
     "and set DB_TLS=verify-full DB_TLS_CA=.certs/rds-global-bundle.pem"
 )
+GET_PROXY_ROOTS = (
+    "an RDS Proxy endpoint presents an ACM certificate: trust Amazon Trust Services' roots "
+    "(https://www.amazontrust.com/repository/AmazonRootCA1.pem and its siblings; make "
+    "deploy-env fetches them into .certs/amazon-trust-roots.pem)"
+)
 PARITY_VARIABLES = [
     "version",
     "sql_mode",
@@ -37,11 +44,21 @@ PARITY_VARIABLES = [
     "wait_timeout",
     "require_secure_transport",
     "lower_case_table_names",
+    "innodb_lock_wait_timeout",
+    "transaction_isolation",
+    "max_allowed_packet",
+    "log_bin_trust_function_creators",
 ]
+# Spelled differently by some servers (MariaDB 10.11 has only tx_isolation).
+ALIASES = {"tx_isolation": "transaction_isolation"}
+# Written differently, meaning the same: RDS reports time_zone SYSTEM on a UTC host.
+SAME_AS_UTC = {"UTC", "+00:00", "SYSTEM (UTC)"}
 PRIVILEGES = {
     "migrate": {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX"},
     "app": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
+# What the app's user must not hold: the running app only reads and writes rows.
+BEYOND_ROWS = {"CREATE", "ALTER", "DROP", "INDEX", "CREATE USER", "GRANT OPTION", "SUPER"}
 
 
 class Failure(Exception):
@@ -59,13 +76,22 @@ def classify(target: Target, exc: pymysql.err.MySQLError) -> Failure:
         f"as the master user: CREATE DATABASE `{db}` CHARACTER SET utf8mb4 "
         "COLLATE utf8mb4_0900_ai_ci;"
     )
+    if code == 1045 and target.settings.db_iam_auth:
+        return Failure(
+            "login",
+            f"IAM authentication refused for user {target.user!r} ({code})",
+            f"the user must exist IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' (make "
+            "rds-users RDS_IAM=1), the instance must have IAM database authentication on, and "
+            "your AWS identity needs rds-db:connect on arn:aws:rds-db:REGION:ACCOUNT:dbuser:"
+            f"DB_RESOURCE_ID/{target.user} (the token is made by whoever runs this)",
+        )
     if code == 1045:
         return Failure(
             "login",
             f"access denied for user {target.user!r} ({code}): wrong user name or password",
-            "the user is the instance's master user name (RDS console, Configuration: 'Master "
-            "username', 'admin' by default), not your AWS login; a managed password is in "
-            "Secrets Manager (DB_PASSWORD_SECRET_ARN or make deploy-env RDS_INSTANCE=...)",
+            "check the user and its secret (DB_PASSWORD_SECRET_ARN): make rds-users sets the "
+            "app and migrator users' passwords to what their secrets hold; the master user is "
+            "the instance's 'Master username' (RDS console), not your AWS login",
         )
     if code == 3159:
         return Failure(
@@ -99,7 +125,9 @@ def classify(target: Target, exc: pymysql.err.MySQLError) -> Failure:
         return Failure(
             "TLS",
             f"the server's certificate is not signed by a CA in {where}",
-            "DB_TLS_CA must be the RDS CA bundle; " + GET_BUNDLE,
+            GET_PROXY_ROOTS
+            if is_proxy_endpoint(target.host)
+            else "DB_TLS_CA must be the RDS CA bundle; " + GET_BUNDLE,
         )
     if "doesn't support it" in message:
         return Failure(
@@ -117,6 +145,103 @@ def step_refuse_plain_text(target: Target) -> None:
             f"DB_TLS={target.tls}: connections to RDS are made over verified TLS only",
             GET_BUNDLE,
         )
+
+
+UNREACHABLE = {
+    "stopped": "aws rds start-db-instance --db-instance-identifier {id} (it takes minutes)",
+    "stopping": "wait until it has stopped, then start it again",
+    "creating": "wait until it is available (make rds-create waits)",
+    "starting": "wait until it is available: a start takes a few minutes",
+    "rebooting": "wait until it is available again",
+    "deleting": "it is being deleted: pick another instance",
+    "failed": "see the instance's events: aws rds describe-events --source-identifier {id}",
+    "storage-full": "raise its storage: aws rds modify-db-instance --allocated-storage ...",
+}
+
+
+def step_instance(instance: dict[str, Any]) -> str:
+    identifier = instance.get("DBInstanceIdentifier", "?")
+    status = str(instance.get("DBInstanceStatus", "?"))
+    if status in UNREACHABLE or status.startswith(("incompatible-", "inaccessible-")):
+        fix = UNREACHABLE.get(status, "see the RDS console's events for the instance")
+        raise Failure("instance", f"{identifier} is {status}", fix.format(id=identifier))
+    public = "publicly accessible" if instance.get("PubliclyAccessible") else "private"
+    return f"{identifier} {status}, {public}"
+
+
+def note_private(echo: Echo, instance: dict[str, Any], resolved: str) -> None:
+    """A private instance's endpoint resolves to a VPC address: say so before TCP times out."""
+    addresses = resolved.split(" -> ", 1)[-1].split(", ")
+    private = all(ipaddress.ip_address(a).is_private for a in addresses if a)
+    if private and not instance.get("PubliclyAccessible"):
+        echo(f"  note  {'network':<16} not publicly accessible: its endpoint is a VPC "
+             "address, reachable from inside the VPC only (a VPN, a bastion, or make it "
+             "public)")  # fmt: skip
+
+
+def network_fix(instance: dict[str, Any], port: int) -> str | None:
+    """After a failed TCP connect: what the instance's network settings say is wrong."""
+    if not instance.get("PubliclyAccessible"):
+        identifier = instance.get("DBInstanceIdentifier", "?")
+        return (
+            "the instance is not publicly accessible: connect from inside its VPC, or aws rds "
+            f"modify-db-instance --db-instance-identifier {identifier} --publicly-accessible "
+            "--apply-immediately (and allow only your address: make rds-allow-my-ip)"
+        )
+    try:
+        allowed = allowed_networks(instance, port)
+    except AWSError:
+        return None
+    if not allowed:
+        return f"no inbound rule of its security groups opens TCP {port}: make rds-allow-my-ip"
+    mine = this_machine()
+    shown = ", ".join(str(n) for n in allowed[:5])
+    if mine is None:
+        return f"its security groups allow TCP {port} from {shown}: is this machine in one?"
+    if any(mine in network for network in allowed):
+        return (f"a security group rule covers {mine}; check the route from here (VPN, "
+                "firewall, the subnet's network ACL)")  # fmt: skip
+    return f"no security group rule covers {mine} (allowed: {shown}): make rds-allow-my-ip"
+
+
+def allowed_networks(instance: dict[str, Any], port: int) -> list[Any]:
+    """The networks the instance's security groups let in on `port`."""
+    from app.aws import client
+    from rdsctl.aws import aws_call
+
+    groups = [g["VpcSecurityGroupId"] for g in instance.get("VpcSecurityGroups", [])]
+    if not groups:
+        return []
+    ec2 = client("ec2")
+    with aws_call("read the instance's security groups"):
+        described = ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"]
+    networks = []
+    for group in described:
+        for rule in group.get("IpPermissions", []):
+            everything = rule.get("IpProtocol") == "-1"
+            if not everything and not (rule.get("FromPort", 0) <= port <= rule.get("ToPort", -1)):
+                continue
+            for entry in rule.get("IpRanges", []):
+                networks.append(ipaddress.ip_network(entry["CidrIp"], strict=False))
+            for entry in rule.get("Ipv6Ranges", []):
+                networks.append(ipaddress.ip_network(entry["CidrIpv6"], strict=False))
+    return networks
+
+
+def this_machine() -> Any:
+    """This machine's public address: MY_IP, else checkip.amazonaws.com; None if unknown."""
+    import os
+    import urllib.request
+
+    given = os.environ.get("MY_IP")
+    try:
+        if not given:
+            url = "https://checkip.amazonaws.com"
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - fixed URL
+                given = response.read().decode().strip()
+        return ipaddress.ip_address(given.split("/")[0])
+    except (OSError, ValueError):
+        return None
 
 
 def step_resolve(target: Target) -> str:
@@ -206,11 +331,38 @@ def granted_privileges(grants: list[str], database: str) -> set[str]:
     return found
 
 
-def step_privileges(target: Target, connection: Connection, role: str) -> str:
+ROLE_GRANT = re.compile(r"^GRANT (`[^`]+`@`[^`]*`(?:,\s*`[^`]+`@`[^`]*`)*) TO ")
+
+
+def user_grants(connection: Connection) -> list[str]:
+    """SHOW GRANTS for the current user, with the privileges of the roles it holds expanded
+    (RDS's master user holds rds_superuser_role from MySQL 8.0.36 on)."""
     with connection.cursor() as cursor:
         cursor.execute("SHOW GRANTS")
-        grants = [row[0] for row in cursor.fetchall()]
-    missing = PRIVILEGES[role] - granted_privileges(grants, target.database)
+        grants = [str(row[0]) for row in cursor.fetchall()]
+        roles = [m.group(1) for g in grants if (m := ROLE_GRANT.match(g))]
+        if roles:
+            try:
+                cursor.execute(f"SHOW GRANTS FOR CURRENT_USER() USING {', '.join(roles)}")
+                grants += [str(row[0]) for row in cursor.fetchall()]
+            except pymysql.err.MySQLError:
+                pass  # a server without USING (MariaDB): the direct grants are what we know
+    return grants
+
+
+def step_privileges(target: Target, connection: Connection, role: str) -> str:
+    grants = user_grants(connection)
+    granted = granted_privileges(grants, target.database)
+    beyond = granted & BEYOND_ROWS if role == "app" else set()
+    if beyond:
+        raise Failure(
+            "privileges",
+            f"user {target.user!r} holds {', '.join(sorted(beyond))}: more than rows, which is "
+            "all the running app needs (is it the master user?)",
+            "make rds-users creates an app user that may only read and write rows, and make "
+            "deploy-env points the app at it",
+        )
+    missing = PRIVILEGES[role] - granted
     if missing:
         wanted = ", ".join(sorted(PRIVILEGES[role]))
         raise Failure(
@@ -250,11 +402,24 @@ def step_migrations(connection: Connection, allow_pending: bool) -> str:
 
 
 def server_variables(connection: Connection) -> dict[str, str]:
-    names = ", ".join(f"@@{name}" for name in PARITY_VARIABLES)
+    """The parity variables as this session sees them; '-' for one the server lacks."""
+    names = [*PARITY_VARIABLES, *ALIASES, "system_time_zone"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {names}")
-        row = cursor.fetchone() or ()
-    return {name: str(value) for name, value in zip(PARITY_VARIABLES, row, strict=True)}
+        cursor.execute(
+            "SHOW VARIABLES WHERE Variable_name IN (" + ", ".join(["%s"] * len(names)) + ")",
+            names,
+        )
+        found = {str(name): str(value) for name, value in cursor.fetchall()}
+    for alias, name in ALIASES.items():
+        if alias in found:
+            found.setdefault(name, found[alias])
+    if found.get("time_zone") == "SYSTEM":
+        found["time_zone"] = f"SYSTEM ({found.get('system_time_zone', '?')})"
+    return {name: found.get(name, "-") for name in PARITY_VARIABLES}
+
+
+def same(ours: str, theirs: str) -> bool:
+    return ours == theirs or {ours, theirs} <= SAME_AS_UTC
 
 
 def parity_table(target_vars: dict[str, str], local: Target | None) -> list[str]:
@@ -269,7 +434,7 @@ def parity_table(target_vars: dict[str, str], local: Target | None) -> list[str]
     for name in PARITY_VARIABLES:
         theirs = target_vars[name]
         ours = local_vars[name] if local_vars else "-"
-        flag = "  <- differs" if local_vars and ours != theirs else ""
+        flag = "  <- differs" if local_vars and not same(ours, theirs) else ""
         lines.append(f"{name:<26} {_short(ours):<28} {_short(theirs)}{flag}")
     if local_vars is None:
         lines.append("(local db not reachable: make up, then run the doctor again to compare)")
@@ -287,8 +452,10 @@ def run(
     role: str = "migrate",
     allow_pending: bool = False,
     local: Target | None = None,
+    instance: dict[str, Any] | None = None,
 ) -> bool:
-    """Run every step; print a line per step; return False at the first failure."""
+    """Run every step; print a line per step; return False at the first failure. With the
+    instance's description (describe_db_instances), its status and network are checked too."""
     echo(f"doctor: {target.display()} (TLS {target.tls})")
     if is_proxy_endpoint(target.host):
         echo(
@@ -298,13 +465,29 @@ def run(
     connection = None
     try:
         step_refuse_plain_text(target)
-        ok(echo, "name resolution", step_resolve(target))
-        ok(echo, "TCP connect", step_tcp(target))
+        if instance:
+            ok(echo, "instance", step_instance(instance))
+        resolved = step_resolve(target)
+        ok(echo, "name resolution", resolved)
+        if instance:
+            note_private(echo, instance, resolved)
+        try:
+            tcp = step_tcp(target)
+        except Failure as failure:
+            if instance:
+                port = (instance.get("Endpoint") or {}).get("Port", target.port)
+                failure.fix = network_fix(instance, port) or failure.fix
+            raise
+        ok(echo, "TCP connect", tcp)
         try:
             connection = step_login(target)
         except Failure as failure:
-            if failure.step == "login":
-                ok(echo, "TLS", "handshake done")  # the password is sent only after it
+            if failure.step == "login" and target.tls in ("required", "verify-ca", "verify-full"):
+                # the client insists on TLS before it sends the password: the handshake passed
+                ok(echo, "TLS", f"handshake done (DB_TLS={target.tls})")
+            elif failure.step == "login":
+                echo(f"  ?     {'TLS':<16} not known: DB_TLS={target.tls} falls back to plain "
+                     "text, and the login failed before the session could be asked")  # fmt: skip
             raise
         ok(echo, "TLS", tls_detail(target, connection))
         ok(echo, "login", f"as {target.user}")

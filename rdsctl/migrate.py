@@ -21,7 +21,7 @@ from rdsctl.aws import aws_call
 @click.command("migrate")
 def migrate_command() -> None:
     """Wait for the database (MIGRATE_WAIT_TIMEOUT), then apply the migrations (MIGRATE_MODE)."""
-    settings = Settings.from_env()
+    settings = Settings.from_env().for_migrations()
     with create_app(settings).app_context():
         wait_for_database(settings.migrate_wait_timeout)
         if settings.migrate_mode == "reviewed":

@@ -109,11 +109,13 @@ def _mysql_only(request):
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """moto's AWS stand-in, in server mode on 127.0.0.1."""
+    """moto's AWS stand-in, in server mode. It listens on every interface so that containers on
+    a bridge network reach it through host.docker.internal (tests/test_deploy.py); tests on
+    this machine use 127.0.0.1."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # noqa: S104
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()

@@ -1,15 +1,22 @@
-"""`rdsctl doctor` and `make deploy-env` against an RDS stand-in: a MySQL container that requires
-TLS, with a certificate from a test CA that names "localhost" (and not 127.0.0.1).
+"""`rdsctl doctor`, `make rds-users` and `make deploy-env` against an RDS stand-in: a MySQL
+container that requires TLS, with a certificate from a test CA that names "localhost" (and not
+127.0.0.1), and an RDS-like master user whose password is in a secret.
 
-The AWS parts (describe_db_instances, Secrets Manager, IAM tokens) run against moto's server
-mode on 127.0.0.1.
+The AWS parts (describe_db_instances, Secrets Manager, security groups, IAM tokens) run against
+moto's server mode. The containers (make migrate, make up after deploy-env) authenticate with
+a profile from a throwaway shared config directory, as a developer's ~/.aws.
 """
 
+import json
 import os
 import secrets
 import shutil
 import stat
 import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pymysql
@@ -20,10 +27,12 @@ from dotenv import dotenv_values
 from app import aws
 from app.config import tls_connect_args
 from app.credentials import IAMToken, SecretPassword, connect_with
+from app.settings import Settings
 from harness.stack import ROOT, free_port
 from rdsctl import doctor
 from rdsctl.cli import rdsctl
 from rdsctl.target import Target
+from rdsctl.users import user_statements
 from tests.databases import require_docker
 from tests.tlsfiles import make_ca, make_server_cert
 
@@ -139,7 +148,7 @@ def test_wrong_password(standin, certs):
     assert not passed
     assert "ok    TLS" in out  # the handshake came before the password was refused
     assert cause.startswith("FAIL  login") and "(1045)" in cause
-    assert "master user name" in fix and "not your AWS login" in fix
+    assert "make rds-users" in fix and "not your AWS login" in fix
     assert "not-it" not in out
 
 
@@ -219,15 +228,62 @@ def test_proxy_endpoint_warns():
 
 
 @pytest.fixture(scope="module")
-def env_file(tmp_path_factory):
-    return tmp_path_factory.mktemp("deploy") / ".env.rds"
+def aws_module(moto_server):
+    """boto3 in this process pointed at moto, for the whole module (never at AWS)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ENDPOINT_URL": moto_server,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_REGION": "eu-west-1",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        import boto3
+
+        yield boto3
+
+
+@pytest.fixture(scope="module")
+def aws_profile(moto_server, tmp_path_factory) -> dict[str, str]:
+    """A throwaway ~/.aws, private to a user that is not the image's (uid 4242 when run as
+    root), with two profiles: `standin` reaches moto on 127.0.0.1 (host network), `bridge`
+    through host.docker.internal (a bridge network, as the RDS override runs)."""
+    port = moto_server.rsplit(":", 1)[1]
+    home = tmp_path_factory.mktemp("aws-home") / ".aws"
+    home.mkdir()
+    (home / "config").write_text(
+        f"[profile standin]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:{port}\n\n"
+        f"[profile bridge]\nregion = eu-west-1\nendpoint_url = http://host.docker.internal:{port}\n"
+    )
+    keys = "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    (home / "credentials").write_text(f"[standin]\n{keys}\n[bridge]\n{keys}")
+    uid = 4242 if os.geteuid() == 0 else os.getuid()
+    for path in (home, home / "config", home / "credentials"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+        if os.geteuid() == 0:
+            os.chown(path, uid, uid)
+    return {"AWS_CONFIG_DIR": str(home), "AWS_UID": str(uid), "AWS_GID": str(uid),
+            "AWS_PROFILE": "standin"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def master_secret(aws_module) -> str:
+    """The master user's password in a secret, as RDS's managed secret holds it."""
+    secret = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
+    return str(
+        aws_module.client("secretsmanager").create_secret(
+            Name="rds!db-standin", SecretString=secret
+        )["ARN"]
+    )
 
 
 class Tool:
     """rdsctl run in this process, as `python -m rdsctl` would run it."""
 
     def invoke(self, args, env=None):
-        return CliRunner().invoke(rdsctl, args, env=env)
+        return CliRunner().invoke(rdsctl, args, env={"MYSQL_PORT": "1", **(env or {})})
 
 
 @pytest.fixture
@@ -235,64 +291,168 @@ def cli():
     return Tool()
 
 
-def deploy_env(cli, standin, certs, env_file, *extra, password=ADMIN_PASSWORD):
-    args = ["deploy-env", "--endpoint", "localhost", "--port", str(standin), "--user", "admin",
-            "--database", "app", "--ca", str(certs / "standin-ca.pem"), "--output", str(env_file),
-            *extra]  # fmt: skip
-    return cli.invoke(args=args, env={"RDS_PASSWORD": password, "MYSQL_PORT": str(free_port())})
+def on_standin(standin, certs, *extra) -> list[str]:
+    return ["--endpoint", "localhost", "--port", str(standin), "--database", "app",
+            "--ca", str(certs / "standin-ca.pem"), *extra]  # fmt: skip
 
 
-def test_deploy_env_writes_nothing_when_a_check_fails(cli, standin, certs, tmp_path):
-    env_file = tmp_path / ".env.rds"
-    result = deploy_env(cli, standin, certs, env_file, password="wrong")
+def user_secret(boto3, role: str, where: str = "localhost") -> dict:
+    secretsmanager = boto3.client("secretsmanager")
+    name = f"flask-rds-starter/{where}/app/{role}"
+    value = secretsmanager.get_secret_value(SecretId=name)
+    return {**json.loads(value["SecretString"]), "ARN": value["ARN"]}
+
+
+@pytest.fixture(scope="module")
+def users(aws_module, standin, certs, master_secret) -> dict:
+    """make rds-users on the stand-in: the output and the two users' secrets."""
+    result = Tool().invoke(
+        ["rds-users", *on_standin(standin, certs), "--secret-arn", master_secret]
+    )
+    assert result.exit_code == 0, result.output
+    app, migrator = user_secret(aws_module, "app"), user_secret(aws_module, "migrator")
+    return {"output": result.output, "app": app, "migrator": migrator}
+
+
+def login(standin, certs, user: str, password: str):
+    return target(standin, certs, user=user, password=password).connect(database="app")
+
+
+def test_rds_users_creates_a_migrator_and_a_rows_only_app_user(users, standin, certs):
+    app, migrator = users["app"], users["migrator"]
+    assert app["username"] == "app" and migrator["username"] == "migrator"
+    for secret in (app, migrator):  # the shape Secrets Manager's MySQL rotation functions read
+        assert {"engine", "host", "port", "username", "password", "dbname", "masterarn"} <= set(
+            secret
+        )
+    with login(standin, certs, "app", app["password"]) as connection, connection.cursor() as c:
+        c.execute("SELECT 1")
+        for ddl in ("CREATE TABLE probe (id INT)", "ALTER TABLE alembic_version ADD x INT"):
+            with pytest.raises(pymysql.err.MySQLError) as refused:
+                c.execute(ddl)
+            assert refused.value.args[0] in (1142, 1146)  # denied (or no such table to alter)
+    migrator_login = login(standin, certs, "migrator", migrator["password"])
+    with migrator_login as connection, connection.cursor() as c:
+        c.execute("CREATE TABLE probe (id INT)")
+        c.execute("ALTER TABLE probe ADD COLUMN x INT")
+        c.execute("DROP TABLE probe")
+    for password in (ADMIN_PASSWORD, app["password"], migrator["password"]):
+        assert password not in users["output"]
+
+
+def test_rds_users_is_rerunnable_and_keeps_the_passwords(users, aws_module, standin, certs,
+                                                         master_secret):  # fmt: skip
+    again = Tool().invoke(["rds-users", *on_standin(standin, certs), "--secret-arn", master_secret])
+    assert again.exit_code == 0, again.output
+    assert user_secret(aws_module, "app") == users["app"]
+    assert user_secret(aws_module, "migrator") == users["migrator"]
+    with login(standin, certs, "app", users["app"]["password"]):
+        pass
+
+
+def test_rds_users_iam_variant_creates_the_app_user_with_the_rds_plugin():
+    """The stand-in has no AWSAuthenticationPlugin (RDS's own): the statements are checked."""
+    statements = user_statements("app", "app", None, "app")
+    assert statements[0] == (
+        "CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
+        "REQUIRE SSL",
+        ("app",),
+    )
+    assert statements[2] == ("GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.* TO %s@'%%'", ("app",))
+
+
+@pytest.fixture(scope="module")
+def env_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("deploy") / ".env.rds"
+
+
+@pytest.fixture(scope="module")
+def deployed(users, standin, certs, env_file):
+    """.env.rds as make deploy-env writes it for the stand-in, and what it printed."""
+    result = Tool().invoke(["deploy-env", *on_standin(standin, certs), "--output", str(env_file)])
+    yield env_file, result
+    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
+
+
+def passwords(users) -> list[str]:
+    return [ADMIN_PASSWORD, users["app"]["password"], users["migrator"]["password"]]
+
+
+def test_deploy_env_names_secrets_and_users_never_a_password(deployed, users, master_secret):
+    env_file, result = deployed
+    assert result.exit_code == 0, result.output
+    assert "to apply: 57914ccb74d9, 3b1f6c2d9a10" in result.output
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    values = dotenv_values(env_file)
+    assert values["DB_HOST"] == "localhost"
+    assert values["DB_USER"] == "app"
+    assert values["DB_PASSWORD_SECRET_ARN"] == users["app"]["ARN"]
+    assert values["MIGRATE_DB_USER"] == "migrator"
+    assert values["MIGRATE_DB_PASSWORD_SECRET_ARN"] == users["migrator"]["ARN"]
+    assert values["AWS_REGION"] == "eu-west-1"
+    assert "DB_PASSWORD" not in values
+    assert values["DB_TLS"] == "verify-full"
+    assert values["DB_TLS_CA"] == ".certs/standin-ca.pem"
+    assert values["APP_ENV"] == "production" and len(values["SECRET_KEY"]) == 64
+    assert values["MIGRATE_MODE"] == "reviewed"
+    text = env_file.read_text()
+    assert master_secret not in text and "admin" not in text  # the app never holds the master's
+    for password in passwords(users):
+        assert password not in text and password not in result.output
+
+
+def test_deploy_env_refuses_a_user_that_may_change_the_schema(cli, users, standin, certs,
+                                                              master_secret, tmp_path):  # fmt: skip
+    out = tmp_path / ".env.rds"
+    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--secret-arn", master_secret,
+                         "--output", str(out)])  # fmt: skip
     assert result.exit_code == 1
-    assert "FAIL  login" in result.output
-    assert "was not written" in result.output
-    assert not env_file.exists()
-    assert "wrong" not in result.output.replace("wrong user name", "")
+    assert "FAIL  privileges" in result.output and "more than rows" in result.output
+    assert "make rds-users" in result.output
+    assert not out.exists()
+
+
+def test_deploy_env_never_writes_a_password(cli, standin, certs, tmp_path):
+    out = tmp_path / ".env.rds"
+    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--output", str(out)],
+                        env={"RDS_PASSWORD": "typed-in"})  # fmt: skip
+    assert result.exit_code == 1
+    assert "never writes a password" in result.output and "make rds-users" in result.output
+    assert "typed-in" not in result.output
+    assert not out.exists()
+
+
+def test_deploy_env_without_users_says_how_to_make_them(cli, aws_module, standin, certs, tmp_path):
+    out = tmp_path / ".env.rds"
+    args = ["deploy-env", *on_standin(standin, certs), "--database", "other", "--output", str(out)]
+    result = cli.invoke(args)
+    assert result.exit_code == 1
+    assert "flask-rds-starter/localhost/other/migrator does not exist" in result.output
+    assert "make rds-users" in result.output
+    assert not out.exists()
 
 
 def test_deploy_env_refuses_plain_text(cli, standin, certs, tmp_path):
     env_file = tmp_path / ".env.rds"
-    result = deploy_env(cli, standin, certs, env_file, "--tls", "disabled")
+    result = cli.invoke([*["deploy-env", *on_standin(standin, certs)], "--tls", "disabled",
+                         "--output", str(env_file)])  # fmt: skip
     assert result.exit_code == 1
     assert "verified TLS only" in result.output
     assert "truststore.pki.rds.amazonaws.com" in result.output
     assert not env_file.exists()
 
 
-@pytest.fixture(scope="module")
-def deployed(standin, certs, env_file):
-    """.env.rds as make deploy-env writes it for the stand-in, and what it printed."""
-    result = deploy_env(Tool(), standin, certs, env_file)
-    yield env_file, result
-    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
-
-
-def test_deploy_env_writes_a_private_env_file(deployed):
-    env_file, result = deployed
-    assert result.exit_code == 0, result.output
-    assert "to apply: 57914ccb74d9, 3b1f6c2d9a10" in result.output
-    assert ADMIN_PASSWORD not in result.output
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    values = dotenv_values(env_file)
-    assert values["DB_HOST"] == "localhost"
-    assert values["DB_PASSWORD"] == ADMIN_PASSWORD
-    assert values["DB_TLS"] == "verify-full"
-    assert values["DB_TLS_CA"] == ".certs/standin-ca.pem"
-    assert values["APP_ENV"] == "production" and len(values["SECRET_KEY"]) == 64
-    assert values["MIGRATE_MODE"] == "reviewed"
-    assert (ROOT / ".certs/standin-ca.pem").exists()
-
-
-def compose_rds(env_file, *args, env=None):
-    """The stack with the RDS override; this test's override puts migrate on the host network
-    so that "localhost", the name the stand-in's certificate carries, reaches it."""
-    files = ["docker-compose.yml", "docker/compose.rds.yml", "tests/compose.standin.yml"]
+def compose_rds(env_file, *args, env=None, standin=True):
+    """The stack with the RDS override. This test's override (standin=True) puts migrate and
+    app on the host network so that "localhost", the name the stand-in's certificate carries,
+    reaches it. AWS credentials come only from `env` (a profile), never from this process."""
+    files = ["docker-compose.yml", "docker/compose.rds.yml"]
+    files += ["tests/compose.standin.yml"] if standin else []
     command = ["docker", "compose", "--env-file", ".env.example"]
     for file in files:
         command += ["-f", file]
-    full_env = {**os.environ, "RDS_ENV_FILE": str(env_file), **(env or {})}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update({"RDS_ENV_FILE": str(env_file), **(env or {})})
     full_env.setdefault("COMPOSE_PROJECT_NAME", f"rds-{secrets.token_hex(3)}")
     full_env["APP_IMAGE"] = "flask-rds-starter-app:rds-e2e"
     full_env["MIGRATE_IMAGE"] = "flask-rds-starter-migrate:rds-e2e"
@@ -301,53 +461,154 @@ def compose_rds(env_file, *args, env=None):
 
 
 def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
-    standin, certs, deployed
+    standin, certs, deployed, users, aws_profile
 ):
     env_file, _ = deployed
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}"}
+    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile}
     try:
         unconfirmed = compose_rds(env_file, "run", "--rm", "--build", "migrate", env=project)
         output = unconfirmed.stdout + unconfirmed.stderr
         assert unconfirmed.returncode == 3, output
         assert "CREATE TABLE items" in output
         assert "not applied" in output and "CONFIRM=yes" in output
-        assert ADMIN_PASSWORD not in output
 
         confirmed = compose_rds(
             env_file, "run", "--rm", "migrate", env={**project, "CONFIRM": "yes"}
         )
-        output = confirmed.stdout + confirmed.stderr
+        output += confirmed.stdout + confirmed.stderr
         assert confirmed.returncode == 0, output
         assert "Running upgrade 57914ccb74d9 -> 3b1f6c2d9a10" in output
-        assert ADMIN_PASSWORD not in output
+        for password in passwords(users):
+            assert password not in output
     finally:
         compose_rds(env_file, "down", "--remove-orphans", env=project)
     passed, out = check(target(standin, certs))
     assert passed, out
     assert "at head (3b1f6c2d9a10)" in out
     assert "require_secure_transport" in out
+    admin = target(standin, certs).connect(database="app")
+    with admin as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'app' AND table_name = 'items'")  # fmt: skip
+        assert cursor.fetchone()[0] == 1
+
+
+def test_containers_read_the_secrets_with_a_profile_over_the_bridge(deployed, users, aws_profile):
+    """The RDS override as a developer runs it: a bridge network, their ~/.aws (mode 0600, not
+    the image user's) mounted, the container running as its owner; moto on this machine."""
+    env_file, _ = deployed
+    code = (
+        "import boto3, json, os; s = boto3.client('secretsmanager');"
+        "v = s.get_secret_value(SecretId='flask-rds-starter/localhost/app/app');"
+        "print('user', json.loads(v['SecretString'])['username'], 'uid', os.getuid())"
+    )
+    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
+               "AWS_PROFILE": "bridge"}  # fmt: skip
+    try:
+        result = compose_rds(env_file, "run", "--rm", "--build", "migrate", "python", "-c", code,
+                             env=project, standin=False)  # fmt: skip
+    finally:
+        compose_rds(env_file, "down", "--remove-orphans", env=project, standin=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"user app uid {aws_profile['AWS_UID']}" in result.stdout
+
+
+def test_the_stack_rides_out_a_password_rotation_under_load(
+    standin, certs, deployed, users, aws_module, aws_profile
+):
+    """Secrets Manager's rotation, step by step, while requests run: the new password goes
+    into AWSPENDING, then onto the server, then becomes AWSCURRENT. The app recycles its
+    connections every 3 s (tests/compose.standin.yml), so new connections meet each step.
+    Every request from before the change until 30 s after must succeed, with no restart."""
+    env_file, _ = deployed
+    port = free_port()
+    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
+               "STANDIN_APP_PORT": str(port), "CONFIRM": "yes"}  # fmt: skip
+    secretsmanager = aws_module.client("secretsmanager")
+    arn = users["app"]["ARN"]
+    new_password = "rotated-" + secrets.token_hex(12)
+    statuses: list = []
+    stop = threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/items", timeout=15) as r:
+                    statuses.append(r.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+            except OSError as exc:
+                statuses.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.02)
+
+    try:
+        up = compose_rds(env_file, "up", "--build", "--detach", "--wait", env=project)
+        assert up.returncode == 0, up.stdout + up.stderr
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)
+        before = len(statuses)
+        # createSecret: the new version, labelled AWSPENDING
+        current = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
+        pending = secretsmanager.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**current, "password": new_password}),
+            VersionStages=["AWSPENDING"],
+        )["VersionId"]  # fmt: skip
+        # setSecret: the server now wants the new password; AWSCURRENT still holds the old one
+        with target(standin, certs).connect() as connection, connection.cursor() as cursor:
+            cursor.execute("ALTER USER 'app'@'%%' IDENTIFIED BY %s", (new_password,))
+        changed = time.monotonic()
+        time.sleep(5)  # testSecret
+        # finishSecret: AWSCURRENT moves to the new version
+        stages = secretsmanager.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        old = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
+        secretsmanager.update_secret_version_stage(
+            SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
+            RemoveFromVersionId=old,
+        )  # fmt: skip
+        time.sleep(max(0.0, changed + 30 - time.monotonic()))
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        logs = compose_rds(env_file, "logs", "--no-color", env=project)
+    finally:
+        stop.set()
+        compose_rds(env_file, "down", "--remove-orphans", env=project)
+    failed = [s for s in statuses if not (isinstance(s, int) and 200 <= s < 300)]
+    assert before > 10 and len(statuses) > before + 100, (before, len(statuses))
+    assert not failed, f"{len(failed)} of {len(statuses)} failed: {sorted(set(map(str, failed)))}"
+    assert "reading it again" in logs.stdout  # the refusals happened, and were ridden out
+    for password in [*passwords(users), new_password]:
+        assert password not in logs.stdout + logs.stderr
+        assert password not in env_file.read_text()
 
 
 def test_doctor_command_reads_the_env_file(cli, deployed):
     env_file, _ = deployed
-    result = cli.invoke(args=["doctor", "--env-file", str(env_file), "--allow-pending"],
-                        env={"MYSQL_PORT": "1"})  # fmt: skip
+    result = cli.invoke(["doctor", "--env-file", str(env_file), "--allow-pending"])
     assert result.exit_code == 0, result.output
-    assert "ok    migrations" in result.output
+    assert "login            as migrator" in result.output
     assert "ok    privileges       migrate role" in result.output
     assert "local db not reachable" in result.output
+    app = cli.invoke(["doctor", "--env-file", str(env_file), "--role", "app", "--allow-pending"])
+    assert app.exit_code == 0, app.output
+    assert "login            as app" in app.output
 
 
-def test_deploy_env_local_undoes_the_switch(cli, tmp_path):
+def test_deploy_env_local_leaves_no_secret_on_disk(cli, tmp_path):
     env_file = tmp_path / ".env.rds"
-    env_file.write_text("DB_HOST='db.example'\n")
-    result = cli.invoke(args=["deploy-env", "--local", "--output", str(env_file)])
+    env_file.write_text("DB_HOST='db.example'\nSECRET_KEY='s3cr3t-key'\nDB_USER='app'\n")
+    result = cli.invoke(["deploy-env", "--local", "--output", str(env_file)])
     assert result.exit_code == 0
     assert not env_file.exists()
-    assert Path(f"{env_file}.off").exists()
+    off = Path(f"{env_file}.off")
+    assert dotenv_values(off) == {"DB_HOST": "db.example", "DB_USER": "app"}
+    assert "s3cr3t-key" not in off.read_text()
+    assert stat.S_IMODE(off.stat().st_mode) == 0o600
 
 
-# --- AWS: moto's server on 127.0.0.1 ------------------------------------------------------
+# --- AWS: moto's server ------------------------------------------------------------------
 
 
 def make_instance(boto3, name: str, **extra) -> dict:
@@ -360,44 +621,112 @@ def make_instance(boto3, name: str, **extra) -> dict:
     return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
 
 
-def test_deploy_env_from_an_instance_id_and_its_secret(aws_env, cli, standin, certs, tmp_path):
-    make_instance(aws_env, "secret-db", DBName="app")
-    secret = f'{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}'
-    arn = aws_env.client("secretsmanager").create_secret(Name="rds!secret-db", SecretString=secret)[
-        "ARN"
-    ]
+def test_deploy_env_from_an_instance_id_and_the_users_secrets(
+    aws_module, cli, users, standin, certs, tmp_path
+):
+    make_instance(aws_module, "secret-db", DBName="app")
     out = tmp_path / ".env.rds"
     # --endpoint over the looked-up one: moto's endpoint does not exist; the stand-in does.
-    result = cli.invoke(
-        args=["deploy-env", "--instance", "secret-db", "--endpoint", "localhost", "--port",
-              str(standin), "--secret-arn", arn, "--ca", str(certs / "standin-ca.pem"),
-              "--output", str(out)],
-        env={"MYSQL_PORT": "1"},
-    )  # fmt: skip
+    result = cli.invoke(["deploy-env", "--instance", "secret-db", *on_standin(standin, certs),
+                         "--secret-arn", users["app"]["ARN"],
+                         "--migrate-secret-arn", users["migrator"]["ARN"],
+                         "--output", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "ok    instance         secret-db available" in result.output
     values = dotenv_values(out)
-    assert values["DB_USER"] == "admin"  # the instance's master user, from describe_db_instances
-    assert values["DB_NAME"] == "app"
-    assert values["DB_PASSWORD"] == ADMIN_PASSWORD  # from the secret
+    assert values["DB_USER"] == "app"  # from the secret, not the instance's master user
     assert values["RDS_INSTANCE"] == "secret-db"
-    assert f"Secrets Manager {arn}" in out.read_text()
-    assert ADMIN_PASSWORD not in result.output
 
 
-def test_instance_lookup_feeds_the_doctor(aws_env, cli, tmp_path, certs):
-    info = make_instance(aws_env, "lookup-db", DBName="app")
-    result = cli.invoke(
-        args=["deploy-env", "--instance", "lookup-db", "--ca", str(certs / "standin-ca.pem"),
-              "--output", str(tmp_path / "env")],
-        env={"RDS_PASSWORD": "x"},
-    )  # fmt: skip
+def test_deploy_env_refuses_the_instance_master_user(aws_module, cli, master_secret, users,
+                                                     standin, certs, tmp_path):  # fmt: skip
+    make_instance(aws_module, "master-db", DBName="app")
+    result = cli.invoke(["deploy-env", "--instance", "master-db", *on_standin(standin, certs),
+                         "--secret-arn", master_secret,
+                         "--migrate-secret-arn", users["migrator"]["ARN"],
+                         "--output", str(tmp_path / "e")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "admin is the instance's master user" in result.output
+    assert "make rds-users" in result.output
+
+
+def test_iam_needs_the_instance_flag(aws_module, cli, users, standin, certs, tmp_path):
+    make_instance(aws_module, "iam-off-db", DBName="app")
+    result = cli.invoke(["deploy-env", "--instance", "iam-off-db", *on_standin(standin, certs),
+                         "--iam", "--migrate-secret-arn", users["migrator"]["ARN"],
+                         "--output", str(tmp_path / "e")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "IAM database authentication is off on iam-off-db" in result.output
+    assert "--enable-iam-database-authentication" in result.output
+
+
+def test_iam_logs_in_with_a_token_and_explains_a_refusal(aws_module, cli, users, standin, certs,
+                                                         tmp_path):  # fmt: skip
+    """The stand-in cannot accept a token (no AWSAuthenticationPlugin): the doctor sends one,
+    as the app user, never a secret's password, and says what IAM needs."""
+    make_instance(aws_module, "iam-db", DBName="app", EnableIAMDatabaseAuthentication=True)
+    result = cli.invoke(["deploy-env", "--instance", "iam-db", *on_standin(standin, certs),
+                         "--iam", "--migrate-secret-arn", users["migrator"]["ARN"],
+                         "--output", str(tmp_path / "e")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "IAM authentication refused for user 'app'" in result.output
+    assert "AWSAuthenticationPlugin" in result.output and "rds-db:connect" in result.output
+    assert not (tmp_path / "e").exists()
+
+
+def test_instance_lookup_feeds_the_doctor(aws_module, cli, users, tmp_path, certs):
+    info = make_instance(aws_module, "lookup-db", DBName="app")
+    result = cli.invoke(["deploy-env", "--instance", "lookup-db", "--ca",
+                         str(certs / "standin-ca.pem"), "--secret-arn", users["app"]["ARN"],
+                         "--migrate-secret-arn", users["migrator"]["ARN"],
+                         "--output", str(tmp_path / "env")])  # fmt: skip
     assert result.exit_code == 1
     assert info["Endpoint"]["Address"] in result.output  # looked up, then failed to resolve
     assert "FAIL  name resolution" in result.output
 
 
-def test_unknown_instance_is_one_line_of_cause_and_fix(aws_env, cli, tmp_path):
-    result = cli.invoke(args=["deploy-env", "--instance", "ghost", "--output", str(tmp_path / "e")])
+def test_doctor_says_a_stopped_instance_is_stopped(aws_module, cli, users, tmp_path, certs):
+    make_instance(aws_module, "stopped-db", DBName="app")
+    aws_module.client("rds").stop_db_instance(DBInstanceIdentifier="stopped-db")
+    env_file = tmp_path / ".env.rds"
+    env_file.write_text(
+        f"DB_HOST='localhost'\nDB_TLS='verify-full'\nDB_TLS_CA='{certs / 'standin-ca.pem'}'\n"
+        f"DB_USER='app'\nDB_PASSWORD_SECRET_ARN='{users['app']['ARN']}'\n"
+        "RDS_INSTANCE='stopped-db'\nAWS_REGION='eu-west-1'\n"
+    )
+    result = cli.invoke(["doctor", "--env-file", str(env_file)])
+    assert result.exit_code == 1
+    assert "FAIL  instance         stopped-db is stopped" in result.output
+    assert "start-db-instance --db-instance-identifier stopped-db" in result.output
+
+
+def test_doctor_checks_the_security_group_against_this_machine(aws_module, monkeypatch, certs):
+    ec2 = aws_module.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    group = ec2.create_security_group(GroupName="doctor-sg", Description="test",
+                                      VpcId=vpc["VpcId"])["GroupId"]  # fmt: skip
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306,
+        "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])  # fmt: skip
+    public = make_instance(aws_module, "sg-db", VpcSecurityGroupIds=[group],
+                           PubliclyAccessible=True)  # fmt: skip
+    private = make_instance(aws_module, "private-db", VpcSecurityGroupIds=[group],
+                            PubliclyAccessible=False)  # fmt: skip
+    closed = Target("127.0.0.1", free_port(), "app", "app", "x", "verify-full",
+                    str(certs / "standin-ca.pem"), connect_timeout=1)  # fmt: skip
+
+    monkeypatch.setenv("MY_IP", "198.51.100.7")
+    passed, out = check(closed, instance=public)
+    assert not passed
+    assert "no security group rule covers 198.51.100.7 (allowed: 203.0.113.0/24)" in out
+    monkeypatch.setenv("MY_IP", "203.0.113.9")
+    assert "a security group rule covers 203.0.113.9" in check(closed, instance=public)[1]
+    passed, out = check(closed, instance=private)
+    assert "not publicly accessible" in out and "--publicly-accessible" in out
+
+
+def test_unknown_instance_is_one_line_of_cause_and_fix(aws_module, cli, tmp_path):
+    result = cli.invoke(["deploy-env", "--instance", "ghost", "--output", str(tmp_path / "e")])
     assert result.exit_code == 1
     assert "describe RDS instance 'ghost': DBInstanceNotFound" in result.output
     assert "fix: check the identifier" in result.output
@@ -412,27 +741,106 @@ def test_no_aws_credentials_is_explained(monkeypatch, cli, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never the real AWS
-    result = cli.invoke(args=["deploy-env", "--instance", "x", "--output", str(tmp_path / "e")])
+    result = cli.invoke(["deploy-env", "--instance", "x", "--output", str(tmp_path / "e")])
     assert result.exit_code == 1
     assert "no AWS credentials found" in result.output
     assert "aws configure" in result.output
 
 
-def test_rotated_secret_is_read_again_after_1045(aws_env, standin, certs):
-    client = aws_env.client("secretsmanager")
-    before = '{"password": "before-rotation"}'
-    arn = client.create_secret(Name="rotating", SecretString=before)["ARN"]
+# --- a password that changes --------------------------------------------------------------
+
+
+@pytest.fixture
+def rotor(standin, certs, aws_module):
+    """A user on the stand-in and its secret: (secret ARN, set_server_password)."""
+    name = "rotor" + secrets.token_hex(3)
+    root = Target("localhost", standin, "mysql", "root", "standin-root", "verify-full",
+                  str(certs / "standin-ca.pem"))  # fmt: skip
+
+    def set_server_password(password: str) -> None:
+        with root.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"CREATE USER IF NOT EXISTS {name}@'%%' IDENTIFIED BY %s", (password,))
+            cursor.execute(f"ALTER USER {name}@'%%' IDENTIFIED BY %s", (password,))
+
+    set_server_password("first")
+    secret = json.dumps({"username": name, "password": "first"})
+    arn = aws_module.client("secretsmanager").create_secret(Name=name, SecretString=secret)["ARN"]
+    return name, arn, set_server_password
+
+
+def connect_as(name, standin, certs, provider):
+    params = dict(host="localhost", port=standin, user=name,
+                  **tls_connect_args("verify-full", str(certs / "standin-ca.pem")))  # fmt: skip
+    return connect_with(provider, pymysql.connect)(**params)
+
+
+def test_a_refused_password_is_read_again(rotor, standin, certs, aws_module):
+    name, arn, set_server_password = rotor
     provider = SecretPassword(arn, "eu-west-1")
-    assert provider.password() == "before-rotation"  # what a process read before the rotation
-    client.put_secret_value(SecretId=arn, SecretString=f'{{"password": "{ADMIN_PASSWORD}"}}')
-    t = target(standin, certs)
-    params = dict(host="localhost", port=standin, user="admin", database="app",
-                  **tls_connect_args("verify-full", t.ca))  # fmt: skip
-    connection = connect_with(provider, lambda **p: pymysql.connect(**p))(**params)
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT CURRENT_USER()")
-        assert cursor.fetchone()[0] == "admin@%"
-    assert provider.password() == ADMIN_PASSWORD
+    assert provider.password() == "first"  # what a process read before the rotation
+    aws_module.client("secretsmanager").put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": name, "password": "second"})
+    )
+    set_server_password("second")
+    with connect_as(name, standin, certs, provider) as connection, connection.cursor() as c:
+        c.execute("SELECT CURRENT_USER()")
+        assert c.fetchone()[0] == f"{name}@%"
+    assert provider.password() == "second"
+
+
+def test_during_a_rotation_the_pending_version_is_tried(rotor, standin, certs, aws_module):
+    """Between setSecret and finishSecret the server has the new password, AWSCURRENT the old."""
+    name, arn, set_server_password = rotor
+    provider = SecretPassword(arn, "eu-west-1")
+    aws_module.client("secretsmanager").put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": name, "password": "pending"}),
+        VersionStages=["AWSPENDING"],
+    )  # fmt: skip
+    set_server_password("pending")
+    with connect_as(name, standin, certs, provider):
+        pass
+    assert provider.password() == "pending"
+
+
+def test_a_secret_updated_before_the_server_is_waited_for(rotor, standin, certs, aws_module):
+    name, arn, set_server_password = rotor
+    provider = SecretPassword(arn, "eu-west-1")
+    aws_module.client("secretsmanager").put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": name, "password": "later"})
+    )
+    threading.Timer(1.5, set_server_password, args=("later",)).start()
+    started = time.monotonic()
+    with connect_as(name, standin, certs, provider):
+        pass
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_wrong_password_gives_up_when_the_window_closes(rotor, standin, certs, aws_module):
+    name, arn, set_server_password = rotor
+    set_server_password("nobody-has-this")
+    provider = SecretPassword(arn, "eu-west-1")
+    provider.retry_window = 1.0
+    started = time.monotonic()
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        connect_as(name, standin, certs, provider)
+    assert refused.value.args[0] == 1045
+    assert 0.9 < time.monotonic() - started < 10
+
+
+def test_the_secret_is_read_once_not_per_connection(rotor, standin, certs, aws_module,
+                                                    monkeypatch):  # fmt: skip
+    name, arn, _ = rotor
+    provider = SecretPassword(arn, "eu-west-1")
+    reads = []
+    read_secret = aws.read_secret
+    monkeypatch.setattr(aws, "read_secret", lambda *a, **k: reads.append(a) or read_secret(*a, **k))
+    for _ in range(3):
+        connect_as(name, standin, certs, provider).close()
+    assert len(reads) == 1
+    provider.max_age = 0  # past its age: read again
+    time.sleep(0.01)
+    connect_as(name, standin, certs, provider).close()
+    assert len(reads) == 2
 
 
 def test_iam_token_is_made_for_each_connection(aws_env, monkeypatch):
@@ -453,6 +861,83 @@ def test_iam_token_is_made_for_each_connection(aws_env, monkeypatch):
     assert len(calls) == 2
 
 
+def test_iam_wins_over_a_secret():
+    """With both set, a password (the master's, from its secret) is never sent."""
+    from sqlalchemy.engine import make_url
+
+    from app.credentials import provider_for
+
+    settings = Settings(db_iam_auth=True, db_password_secret_arn="arn:x", db_tls="verify-full",
+                        db_tls_ca=__file__)  # fmt: skip
+    assert isinstance(provider_for(settings, make_url("mysql+pymysql://u@h/d")), IAMToken)
+
+
 def test_region_from_endpoint():
     assert aws.region_of("db.abc123.eu-west-1.rds.amazonaws.com") == "eu-west-1"
     assert aws.region_of("localhost") is None
+
+
+# --- doctor details -----------------------------------------------------------------------
+
+
+def test_tls_is_not_claimed_when_a_login_fails_without_tls_required(standin, certs):
+    passed, out = check(target(standin, certs, tls="preferred", ca=None, password="wrong"))
+    assert not passed
+    assert "handshake done" not in out
+    assert "not known" in out
+    passed, out = check(target(standin, certs, password="wrong"))
+    assert "ok    TLS              handshake done (DB_TLS=verify-full)" in out
+
+
+def test_grants_held_through_a_role_count(standin, certs):
+    """RDS's master user holds rds_superuser_role (MySQL 8.0.36 on): SHOW GRANTS alone shows
+    the role, not what it grants."""
+    root = target(standin, certs, user="root", password="standin-root")
+    with root.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE IF NOT EXISTS rds_superuser_role_test")
+        cursor.execute("GRANT ALL ON app.* TO rds_superuser_role_test")
+        cursor.execute("CREATE USER IF NOT EXISTS roleuser@'%' IDENTIFIED BY 'role-pw'")
+        cursor.execute("GRANT rds_superuser_role_test TO roleuser@'%'")
+        cursor.execute("SET DEFAULT ROLE rds_superuser_role_test TO roleuser@'%'")
+    passed, out = check(target(standin, certs, user="roleuser", password="role-pw"),
+                        allow_pending=True)  # fmt: skip
+    assert passed, out
+    assert "ok    privileges       migrate role" in out
+
+
+def test_time_zone_system_on_a_utc_host_is_not_a_difference(standin, certs):
+    t = target(standin, certs, user="root", password="standin-root")
+    with t.connect() as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION time_zone = 'SYSTEM'")  # what RDS reports
+        theirs = doctor.server_variables(connection)
+    assert theirs["time_zone"] == "SYSTEM (UTC)"
+    table = "\n".join(doctor.parity_table(theirs, local=t))  # the local side: '+00:00'
+    zone = next(line for line in table.splitlines() if line.startswith("time_zone"))
+    assert "+00:00" in zone and "differs" not in zone
+    for name in ("innodb_lock_wait_timeout", "transaction_isolation", "max_allowed_packet",
+                 "log_bin_trust_function_creators"):  # fmt: skip
+        assert name in table
+
+
+def test_an_rds_proxy_endpoint_is_verified_against_amazon_trust_services(tmp_path, monkeypatch):
+    from rdsctl import deploy
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".certs").mkdir()
+    (tmp_path / ".certs/amazon-trust-roots.pem").write_text("roots")
+    (tmp_path / ".certs/rds-global-bundle.pem").write_text("rds")
+    proxy = "app.proxy-abc123.eu-west-1.rds.amazonaws.com"
+    assert str(deploy.ca_bundle(None, proxy)) == ".certs/amazon-trust-roots.pem"
+    assert str(deploy.ca_bundle(None, "db.abc123.eu-west-1.rds.amazonaws.com")).endswith(
+        "rds-global-bundle.pem"
+    )
+    assert all(u.startswith("https://www.amazontrust.com/repository/")
+               for u in deploy.AMAZON_ROOT_URLS)  # fmt: skip
+    failure = doctor.classify(
+        Target(proxy, 3306, "app", "app"),
+        pymysql.err.OperationalError(
+            2003, "[SSL: CERTIFICATE_VERIFY_FAILED] unable to get local issuer"
+        ),
+    )
+    assert "amazontrust.com" in failure.fix

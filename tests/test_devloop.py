@@ -3,6 +3,7 @@ shows in the next responses, and a syntax error followed by its fix leaves the a
 with no command typed. Runs on a copy of the project, so the edits touch nothing here."""
 
 import statistics
+import subprocess
 
 import pytest
 import requests
@@ -71,3 +72,24 @@ def upgrade():
 def downgrade():
     op.drop_column("items", "colour")
 '''
+
+
+def test_make_revision_after_deploy_env_autogenerates_against_the_local_db(stack):
+    """With .env.rds present (the stack pointed at RDS), make revision still compares the
+    models with the local db, never the RDS target (here a name that cannot resolve: any
+    attempt to reach it would fail the command)."""
+    (stack.root / ".env.rds").write_text(
+        "DB_HOST='rds-target.invalid'\nDB_USER='app'\nDB_TLS='verify-full'\n"
+    )
+    before = set((stack.root / "migrations" / "versions").iterdir())
+    result = subprocess.run(
+        ["make", "revision", "m=check the target"], cwd=stack.root, env=stack.env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "rds-target.invalid" not in output
+    assert "docker compose -f docker-compose.yml run" in output
+    new = set((stack.root / "migrations" / "versions").iterdir()) - before
+    # the local db has the column that test added and the models lack: autogenerate saw it
+    assert len(new) == 1 and "colour" in new.pop().read_text()
