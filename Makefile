@@ -17,7 +17,8 @@ TARGET := RDS, from $(RDS_ENV_FILE) (make deploy-env-local switches back)
 export AWS_UID ?= $(shell id -u)
 export AWS_GID ?= $(shell id -g)
 export AWS_CONFIG_DIR ?= $(HOME)/.aws
-$(shell mkdir -p "$(AWS_CONFIG_DIR)")
+# Mounted by the override; Docker would make a missing one as root.
+AWS_DIRS := mkdir -p "$(AWS_CONFIG_DIR)/sso/cache" &&
 else
 COMPOSE := docker compose
 TARGET := the local db container
@@ -29,7 +30,7 @@ RDSCTL := $(BIN)/python -m rdsctl
 .PHONY: help install run test test-all lint format lock up down logs ps migrate revision debug shell seed \
 	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
-	rds-create rds-users rds-allow-my-ip rds-revoke-my-ip rds-destroy
+	rds-create rds-users rds-allow-my-ip rds-revoke-my-ip rds-stop rds-start rds-destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -90,7 +91,7 @@ docker-check:
 
 up: docker-check ## Build and start db, migrate and app; wait until healthy
 	@echo "Database: $(TARGET)"
-	$(COMPOSE) up --build --detach --wait
+	$(AWS_DIRS) $(COMPOSE) up --build --detach --wait
 	@echo "App: http://$$($(COMPOSE) port app 8000)  (readiness: /readyz, API: /api/items)"
 
 down: docker-check ## Stop the stack (the database volume is kept)
@@ -104,7 +105,7 @@ ps: docker-check ## Show the stack's containers
 
 migrate: docker-check ## Run migrate again; on RDS it shows the SQL and asks (CONFIRM=yes, SNAPSHOT=1)
 	@echo "Database: $(TARGET)"
-	$(COMPOSE) run --rm --build migrate
+	$(AWS_DIRS) $(COMPOSE) run --rm --build migrate
 
 # Always the local db, even after make deploy-env: docker-compose.yml alone never reads
 # $(RDS_ENV_FILE). The new revision reaches RDS only through make migrate (SQL shown, asked).
@@ -151,13 +152,19 @@ rds-create: install ## Create a dev RDS instance: plan, confirm (CONFIRM=yes), w
 rds-users: install ## As the master user: create the migrator and app users, passwords in Secrets Manager
 	$(RDSCTL) rds-users
 
-rds-allow-my-ip: install ## Allow this machine's address (/32) in the instance's security group
+rds-allow-my-ip: install ## Allow this machine's address (/32, /128) in the instance's own security group
 	$(RDSCTL) rds-allow-my-ip
 
-rds-revoke-my-ip: install ## Remove the rule rds-allow-my-ip added
+rds-revoke-my-ip: install ## Remove the rules rds-allow-my-ip added from this machine
 	$(RDSCTL) rds-revoke-my-ip
 
-rds-destroy: install ## Delete the instance rds-create made (tagged only), final snapshot first
+rds-stop: install ## Stop the idle dev instance (no instance hours; RDS restarts it after 7 days)
+	$(RDSCTL) rds-stop
+
+rds-start: install ## Start the stopped dev instance again
+	$(RDSCTL) rds-start
+
+rds-destroy: install ## Delete the instance rds-create made and all made for it; final snapshot first
 	$(RDSCTL) rds-destroy
 
 clean: ## Remove the stack with its volume and image, the venv and caches

@@ -1,5 +1,6 @@
 """Command-line tools: `flask items ...` and `flask wait-db`."""
 
+import sys
 import time
 from typing import IO, Any
 
@@ -21,15 +22,25 @@ from app.settings import ConfigError, Settings
 
 def app_for_the_command_line() -> Flask:
     """What the `flask` command loads (FLASK_APP, in .flaskenv, the Makefile and the image):
-    the app with a command's settings (no read timeout: a migration may run for minutes), or a
-    bad setting in one line of cause and one of fix, not a traceback."""
+    the app, or a bad setting in one line of cause and one of fix, not a traceback.
+
+    `flask run` serves requests, with the request settings; `flask db` runs migrations, as
+    the migrator (MIGRATE_DB_USER, on RDS) with no read timeout; other commands have no read
+    timeout either (a read timeout guards a request's worker, not a command).
+    """
     from dotenv import load_dotenv
 
     from app import create_app
 
     load_dotenv(override=False)  # the real environment always wins over .env
     try:
-        return create_app(Settings.from_env().for_commands())
+        settings = Settings.from_env()
+        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+        if command == "db":
+            settings = settings.for_migrations()
+        elif command != "run":
+            settings = settings.for_commands()
+        return create_app(settings)
     except ConfigError as exc:
         raise SystemExit(
             f"Error: {exc}\n  fix: set it in .env or the environment (.env.example lists them)"

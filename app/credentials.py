@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pymysql
 from sqlalchemy import Engine, event
@@ -21,28 +21,41 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 ACCESS_DENIED = 1045
+RETRY_AFTER_AWS_FAILURE = 30.0  # seconds a cached password is kept when AWS cannot be reached
+
+
+class Login(NamedTuple):
+    user: str | None  # None: the configured user
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Login(user={self.user!r}, password=***)"
 
 
 class PasswordProvider(Protocol):
     # Seconds to keep trying after the server refuses every candidate (0: one retry only).
     retry_window: float
 
-    def password(self) -> str: ...
+    def login(self) -> Login: ...
 
-    def candidates(self) -> list[str]: ...
+    def candidates(self) -> list[Login]: ...
 
-    def accepted(self, password: str) -> None: ...
+    def accepted(self, login: Login) -> None: ...
 
 
 class SecretPassword:
-    """The password in a Secrets Manager secret: read when a new connection needs it, reused
-    for `max_age` seconds (no AWS call per connection), read again at once after a refusal.
+    """The login in a Secrets Manager secret: read when a new connection needs it, reused for
+    `max_age` seconds (no AWS call per connection), read again at once after a refusal.
 
     Rotation, as Secrets Manager runs it (RDS rotates a managed master secret every 7 days by
     default): setSecret changes the password on the server while the AWSCURRENT version still
     holds the old one and AWSPENDING the new one, until finishSecret moves the AWSCURRENT
     label. So after error 1045 both versions are tried, and for `retry_window` seconds again,
-    which rides out that window without a restart.
+    which rides out that window without a restart. The secret's username is used when it has
+    one: the alternating-users rotation switches between `app` and `app_clone`.
+
+    When AWS cannot be reached, a password that still works is kept: only a refused password,
+    or none at all, makes the AWS error the connection's error.
     """
 
     retry_window = 10.0
@@ -51,29 +64,50 @@ class SecretPassword:
         self.secret_id = secret_id
         self.region = region
         self.max_age = max_age
-        self._password: str | None = None
+        self._login: Login | None = None
         self._read_at = 0.0
         self._client: Any = None
         self._lock = threading.Lock()
 
-    def password(self) -> str:
+    def login(self) -> Login:
         with self._lock:
-            if self._password is None or time.monotonic() - self._read_at > self.max_age:
-                self._password = self._read("AWSCURRENT")
-                self._read_at = time.monotonic()
-            return self._password
+            if self._login is not None and time.monotonic() - self._read_at <= self.max_age:
+                return self._login
+            try:
+                found = self._current()
+            except aws.AWSError as exc:
+                if self._login is None:
+                    raise
+                log.warning("cannot read the secret again (%s); keeping the password read "
+                            "before, and trying again in %.0fs", exc.cause,
+                            RETRY_AFTER_AWS_FAILURE)  # fmt: skip
+                self._read_at = time.monotonic() - self.max_age + RETRY_AFTER_AWS_FAILURE
+                return self._login
+            self._login, self._read_at = found, time.monotonic()
+            return found
 
-    def candidates(self) -> list[str]:
-        """The current and the pending password, read now (after the server refused one)."""
+    def candidates(self) -> list[Login]:
+        """The current and the pending login, read now (after the server refused one)."""
         with self._lock:
-            found = [self._read("AWSCURRENT"), self._read("AWSPENDING")]
-        return [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
+            current = self._current()
+            try:
+                pending = self._read("AWSPENDING")
+            except aws.AWSError:  # a policy that allows AWSCURRENT only, a throttle: go on
+                pending = None
+        return [current] + ([pending] if pending and pending != current else [])
 
-    def accepted(self, password: str) -> None:
+    def _current(self) -> Login:
+        found = self._read("AWSCURRENT")
+        if found is None:  # read_secret raises for a missing AWSCURRENT; never here
+            raise aws.AWSError(f"the secret {self.secret_id} has no current version",
+                               "check DB_PASSWORD_SECRET_ARN")  # fmt: skip
+        return found
+
+    def accepted(self, login: Login) -> None:
         with self._lock:
-            self._password, self._read_at = password, time.monotonic()
+            self._login, self._read_at = login, time.monotonic()
 
-    def _read(self, stage: str) -> Any:
+    def _read(self, stage: str) -> Login | None:
         if self._client is None:  # made once: a client is slow to make; kept while it works
             self._client = aws.client("secretsmanager", self.region)
         try:
@@ -81,7 +115,9 @@ class SecretPassword:
         except aws.AWSError:
             self._client = None  # the next read starts a new session: credentials may be new
             raise
-        return None if data is None else str(data["password"])
+        if data is None:
+            return None
+        return Login(data.get("username"), str(data["password"]))
 
 
 class IAMToken:
@@ -93,15 +129,17 @@ class IAMToken:
         self.host, self.port, self.user, self.region = host, port, user, region
         self._rds: Any = None  # made once: signing a token is local, but a client is slow to make
 
-    def password(self) -> str:
+    def login(self) -> Login:
         if self._rds is None:
             self._rds = aws.client("rds", self.region or aws.region_of(self.host))
-        return aws.iam_token(self.host, self.port, self.user, self.region, rds=self._rds)
+        return Login(None, aws.iam_token(self.host, self.port, self.user, self.region,
+                                         rds=self._rds))  # fmt: skip
 
-    def candidates(self) -> list[str]:
-        return [self.password()]
+    def candidates(self) -> list[Login]:
+        self._rds = None  # a new session: the credentials that signed the refused token may
+        return [self.login()]  # have expired, and their files been renewed since
 
-    def accepted(self, password: str) -> None:
+    def accepted(self, login: Login) -> None:
         pass
 
 
@@ -110,29 +148,30 @@ def connect_with(
     connect: Callable[..., Any],
     sleep: Callable[[float], object] = time.sleep,
 ) -> Callable[..., Any]:
-    """Open a connection with the provider's password. After error 1045, try the provider's
+    """Open a connection with the provider's login. After error 1045, try the provider's
     candidates, and again with backoff until its retry window closes; then raise the 1045."""
 
-    def attempt(params: dict[str, Any], password: str) -> Any:
+    def attempt(params: dict[str, Any], login: Login) -> Any:
         try:
-            return connect(**{**params, "password": password})
+            return connect(**{**params, "user": login.user or params.get("user"),
+                              "password": login.password})  # fmt: skip
         except pymysql.err.OperationalError as exc:
             if exc.args[0] != ACCESS_DENIED:
                 raise
             return exc
 
     def open_connection(**params: Any) -> Any:
-        result = attempt(params, provider.password())
+        result = attempt(params, provider.login())
         if not isinstance(result, Exception):
             return result
         log.warning("the database refused the password; reading it again (rotation?)")
         deadline = time.monotonic() + provider.retry_window
         delay = 0.25
         while True:
-            for password in provider.candidates():
-                result = attempt(params, password)
+            for login in provider.candidates():
+                result = attempt(params, login)
                 if not isinstance(result, Exception):
-                    provider.accepted(password)
+                    provider.accepted(login)
                     log.info("logged in with the password read again")
                     return result
             if time.monotonic() + delay > deadline:
@@ -155,7 +194,7 @@ def provider_for(settings: Settings, url: URL) -> PasswordProvider | None:
 
 
 def install(engine: Engine, settings: Settings) -> None:
-    """Make `engine` take its password from the configured provider, if there is one."""
+    """Make `engine` take its login from the configured provider, if there is one."""
     provider = provider_for(settings, engine.url)
     if provider is None:
         return

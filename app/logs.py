@@ -2,6 +2,8 @@
 
 import logging.config
 
+QUIET = ("botocore", "boto3", "urllib3", "s3transfer")
+
 
 def configure_logging(level: str = "INFO") -> None:
     logging.config.dictConfig(
@@ -19,5 +21,8 @@ def configure_logging(level: str = "INFO") -> None:
                 }
             },
             "root": {"level": level.upper(), "handlers": ["stdout"]},
+            # At DEBUG, botocore logs response bodies: a secret's value among them. These
+            # stay at WARNING whatever LOG_LEVEL says.
+            "loggers": {name: {"level": "WARNING"} for name in QUIET},
         }
     )

@@ -39,3 +39,17 @@ def describe_instance(identifier: str, region: str | None = None) -> dict[str, A
 
 def is_proxy_endpoint(endpoint: str) -> bool:
     return ".proxy-" in endpoint
+
+
+def instance_or_none(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The instance's description, or None if there is no instance of that name."""
+    from botocore.exceptions import ClientError
+
+    with aws_call(f"describe RDS instance {identifier!r}"):
+        try:
+            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "").startswith("DBInstanceNotFound"):
+                return None
+            raise
+    return dict(found[0]) if found else None

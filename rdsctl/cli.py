@@ -9,7 +9,14 @@ from app.aws import AWSError
 from app.settings import ConfigError
 from rdsctl.deploy import deploy_env, doctor_command
 from rdsctl.migrate import migrate_command
-from rdsctl.provision import rds_allow_my_ip, rds_create, rds_destroy, rds_revoke_my_ip
+from rdsctl.provision import (
+    rds_allow_my_ip,
+    rds_create,
+    rds_destroy,
+    rds_revoke_my_ip,
+    rds_start,
+    rds_stop,
+)
 from rdsctl.users import rds_users
 
 
@@ -34,7 +41,7 @@ def rdsctl() -> None:
 
 
 for command in (doctor_command, deploy_env, migrate_command, rds_create, rds_users,
-                rds_allow_my_ip, rds_revoke_my_ip, rds_destroy):  # fmt: skip
+                rds_allow_my_ip, rds_revoke_my_ip, rds_stop, rds_start, rds_destroy):  # fmt: skip
     rdsctl.add_command(command)
 
 

@@ -19,7 +19,7 @@ from rdsctl import doctor
 from rdsctl.aws import describe_instance, is_proxy_endpoint
 from rdsctl.doctor import GET_BUNDLE, GET_PROXY_ROOTS
 from rdsctl.target import Target
-from rdsctl.users import UserSecret, find_secret, secret_name
+from rdsctl.users import UserSecret, find_any, secret_names
 
 ENV_FILE = ".env.rds"
 CA_DIR = Path(".certs")
@@ -153,13 +153,20 @@ def write_env_file(path: str, values: Mapping[str, object], comments: list[str])
     os.chmod(path, 0o600)
 
 
+# What OUTPUT.off keeps as a record of the target: names and ARNs, nothing secret (SECRET_KEY,
+# and a DB_PASSWORD that a file written before deploy-env wrote only ARNs may still hold).
+RECORD = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_TLS", "DB_TLS_CA", "DB_IAM_AUTH",
+          "DB_PASSWORD_SECRET_ARN", "MIGRATE_DB_USER", "MIGRATE_DB_PASSWORD_SECRET_ARN",
+          "AWS_REGION", "RDS_INSTANCE")  # fmt: skip
+
+
 def go_local(output: str) -> None:
-    """Switch back to the local db: the target stays in OUTPUT.off as a record, without the
-    one secret the file holds (SECRET_KEY); nothing secret is left on disk."""
+    """Switch back to the local db: the target stays in OUTPUT.off as a record, without a
+    secret; nothing secret is left on disk."""
     if not Path(output).exists():
         click.echo("already on the local database")
         return
-    kept = {k: v for k, v in dotenv_values(output).items() if k != "SECRET_KEY"}
+    kept = {k: v for k, v in dotenv_values(output).items() if k in RECORD}
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
     comments = [f"The RDS target make deploy-env wrote, switched off at {when}.",
                 "No secret is kept here: make deploy-env writes a new file."]  # fmt: skip
@@ -228,7 +235,8 @@ def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
         "DB_TLS": "verify-full",
         "DB_TLS_CA": str(ca_bundle(ca, found["DB_HOST"])),
     }
-    migrator = user_secret(migrate_secret_arn, where, found["DB_NAME"], "migrator", region)
+    places = [where, found["DB_HOST"]]
+    migrator = user_secret(migrate_secret_arn, places, found["DB_NAME"], "migrator", region)
     region = region or secret_region(migrator.arn)
     if iam:
         app_user = user or "app"
@@ -241,7 +249,7 @@ def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
         app = {"DB_USER": app_user, "DB_IAM_AUTH": "1"}
         region = region or region_of(found["DB_HOST"])
     else:
-        secret = user_secret(secret_arn, where, found["DB_NAME"], "app", region)
+        secret = user_secret(secret_arn, places, found["DB_NAME"], "app", region)
         app_user = user or secret.username
         app = {"DB_USER": app_user, "DB_PASSWORD_SECRET_ARN": secret.arn}
     if master_user in (app_user, migrator.username):
@@ -290,9 +298,15 @@ def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
     click.echo("next: make migrate (shows the SQL, asks, applies), then make up")
 
 
-def user_secret(arn: str | None, where: str, database: str, role: str,
+def user_secret(arn: str | None, places: list[str], database: str, role: str,
                 region: str | None) -> UserSecret:  # fmt: skip
-    """The secret for `role`: the one given, else the one make rds-users made."""
+    """The secret for `role`: the one given, else the one make rds-users made. Never the
+    master user's: RDS's managed secrets are named rds!db-... or rds!cluster-...."""
+    if (arn or "").split(":")[-1].startswith("rds!"):
+        raise click.ClickException(
+            f"{arn} is RDS's secret of the master user: the stack never logs in as it.\n"
+            f"  fix: {NO_MASTER}"
+        )
     if arn:
         data = read_secret(arn, region or secret_region(arn)) or {}
         if not data.get("username"):
@@ -301,9 +315,10 @@ def user_secret(arn: str | None, where: str, database: str, role: str,
                 'secret as {"username": ..., "password": ...}, or run make rds-users'
             )
         return UserSecret(arn, str(data["username"]), str(data["password"]))
-    name = secret_name(where, database, role)
-    found = find_secret(name, region)
+    names = secret_names(places, database, role)
+    found = find_any(names, region)
     if found is None:
+        name = names[0]
         raise click.ClickException(f"no {role} user: the secret {name} does not exist.\n"
                                    f"  fix: {NO_MASTER}")  # fmt: skip
     return found

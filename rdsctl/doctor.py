@@ -58,7 +58,9 @@ PRIVILEGES = {
     "app": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 # What the app's user must not hold: the running app only reads and writes rows.
-BEYOND_ROWS = {"CREATE", "ALTER", "DROP", "INDEX", "CREATE USER", "GRANT OPTION", "SUPER"}
+BEYOND_ROWS = {"CREATE", "ALTER", "DROP", "INDEX", "CREATE VIEW", "CREATE ROUTINE",
+               "ALTER ROUTINE", "TRIGGER", "EVENT", "CREATE USER", "FILE", "PROCESS", "RELOAD",
+               "SHUTDOWN", "SUPER"}  # fmt: skip
 
 
 class Failure(Exception):
@@ -204,22 +206,49 @@ def network_fix(instance: dict[str, Any], port: int) -> str | None:
     return f"no security group rule covers {mine} (allowed: {shown}): make rds-allow-my-ip"
 
 
+def step_security_group(instance: dict[str, Any], port: int, addresses: list[str]) -> str | None:
+    """Before connecting to a public instance from outside its VPC: does a rule of its
+    security groups let this machine in? None when there is nothing to check."""
+    if not instance.get("PubliclyAccessible"):
+        return None
+    if not any(ipaddress.ip_address(a).is_global for a in addresses if a):
+        return None  # a VPC address: this machine is inside (VPN, peering), rules differ
+    try:
+        allowed = allowed_networks(instance, port)
+    except AWSError as exc:
+        return f"not checked: {exc.cause}"
+    shown = ", ".join(str(n) for n in allowed[:5]) or "no network"
+    mine = this_machine()
+    if mine is None:
+        return f"TCP {port} open to {shown}; this machine's address is unknown (MY_IP)"
+    if any(mine in network for network in allowed):
+        return f"a rule lets this machine in ({mine})"
+    raise Failure(
+        "security group",
+        f"no security group rule covers {mine} (allowed: {shown})",
+        "make rds-allow-my-ip (one rule for this machine's address)",
+    )
+
+
 def allowed_networks(instance: dict[str, Any], port: int) -> list[Any]:
-    """The networks the instance's security groups let in on `port`."""
+    """The networks the instance's security groups let in on TCP `port`."""
     from app.aws import client
     from rdsctl.aws import aws_call
 
     groups = [g["VpcSecurityGroupId"] for g in instance.get("VpcSecurityGroups", [])]
     if not groups:
         return []
-    ec2 = client("ec2")
+    arn = str(instance.get("DBInstanceArn", ""))  # arn:aws:rds:REGION:ACCOUNT:db:NAME
+    ec2 = client("ec2", arn.split(":")[3] if arn.count(":") >= 5 else None)
     with aws_call("read the instance's security groups"):
         described = ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"]
     networks = []
     for group in described:
         for rule in group.get("IpPermissions", []):
-            everything = rule.get("IpProtocol") == "-1"
-            if not everything and not (rule.get("FromPort", 0) <= port <= rule.get("ToPort", -1)):
+            protocol = str(rule.get("IpProtocol"))
+            if protocol not in ("tcp", "6", "-1"):
+                continue
+            if protocol != "-1" and not rule.get("FromPort", 0) <= port <= rule.get("ToPort", -1):
                 continue
             for entry in rule.get("IpRanges", []):
                 networks.append(ipaddress.ip_network(entry["CidrIp"], strict=False))
@@ -471,6 +500,11 @@ def run(
         ok(echo, "name resolution", resolved)
         if instance:
             note_private(echo, instance, resolved)
+            addresses = resolved.split(" -> ", 1)[-1].split(", ")
+            port = (instance.get("Endpoint") or {}).get("Port", target.port)
+            found = step_security_group(instance, port, addresses)
+            if found:
+                ok(echo, "security group", found)
         try:
             tcp = step_tcp(target)
         except Failure as failure:

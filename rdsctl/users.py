@@ -9,8 +9,7 @@ set to it again.
 """
 
 import json
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -29,6 +28,9 @@ GRANTS = {
     "app": "SELECT, INSERT, UPDATE, DELETE",
 }
 IAM_PLUGIN = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
+EXCLUDED_CHARACTERS = "/@\"'\\"  # what Secrets Manager's MySQL rotation functions exclude
+RESERVED = {"rdsadmin", "rdsrepladmin", "rds_superuser_role", "mysql.sys", "mysql.session",
+            "mysql.infoschema", "root"}  # fmt: skip
 
 
 def secret_name(where: str, database: str, role: str) -> str:
@@ -40,7 +42,7 @@ def secret_name(where: str, database: str, role: str) -> str:
 class UserSecret:
     arn: str
     username: str
-    password: str
+    password: str = field(repr=False)
 
 
 def find_secret(name: str, region: str | None, secretsmanager: Any = None) -> UserSecret | None:
@@ -67,26 +69,50 @@ def find_secret(name: str, region: str | None, secretsmanager: Any = None) -> Us
                 f"a secret named {name} exists and was not made by rds-users (no {TAG} tag)",
                 "delete or rename that secret, or point deploy-env at it with RDS_SECRET_ARN",
             )
-        value = json.loads(
-            secretsmanager.get_secret_value(SecretId=described["ARN"])["SecretString"]
-        )
-    return UserSecret(described["ARN"], str(value["username"]), str(value["password"]))
+        text = secretsmanager.get_secret_value(SecretId=described["ARN"])["SecretString"]
+    try:
+        value = json.loads(text)
+        return UserSecret(described["ARN"], str(value["username"]), str(value["password"]))
+    except (ValueError, KeyError, TypeError):
+        raise AWSError(
+            f"the secret {name} is not a database login (JSON with username and password)",
+            "delete it, then run make rds-users again (it makes a new one)",
+        ) from None
 
 
-def ensure_secret(name: str, role: str, username: str, target: Target, where: str,
+def secret_names(places: list[str], database: str, role: str) -> list[str]:
+    """The names a user's secret may have: by instance identifier, else by endpoint (make
+    rds-users and deploy-env may be given either, and must find the same secret)."""
+    return [secret_name(place, database, role) for place in dict.fromkeys(places) if place]
+
+
+def find_any(names: list[str], region: str | None, secretsmanager: Any = None) -> UserSecret | None:
+    for name in names:
+        found = find_secret(name, region, secretsmanager)
+        if found:
+            return found
+    return None
+
+
+def ensure_secret(names: list[str], role: str, username: str, target: Target, where: str,
                   master_arn: str | None, region: str | None) -> UserSecret:  # fmt: skip
     """Our secret for `role`, created with a new password if it does not exist yet. The JSON is
     the shape Secrets Manager's MySQL rotation functions read (alternating users: masterarn)."""
     secretsmanager = client("secretsmanager", region)
-    found = find_secret(name, region, secretsmanager)
+    found = find_any(names, region, secretsmanager)
     if found:
         return found
+    name = names[0]
+    with aws_call("generate a password"):  # as Secrets Manager's rotation functions do
+        password = secretsmanager.get_random_password(
+            PasswordLength=32, ExcludeCharacters=EXCLUDED_CHARACTERS
+        )["RandomPassword"]
     value = {
         "engine": "mysql",
         "host": target.host,
         "port": target.port,
         "username": username,
-        "password": secrets.token_urlsafe(24),
+        "password": password,
         "dbname": target.database,
     }
     if master_arn:
@@ -100,6 +126,22 @@ def ensure_secret(name: str, role: str, username: str, target: Target, where: st
             Tags=tags,
         )
     return UserSecret(created["ARN"], username, str(value["password"]))
+
+
+def refuse_names(app_user: str, migrator_user: str, master_user: str) -> None:
+    """Names that would reset the master's password (out of step with its managed secret),
+    or RDS's own users, or one user for both roles."""
+    for name in (app_user, migrator_user):
+        if name == master_user or name in RESERVED:
+            raise click.ClickException(
+                f"{name!r} is the master user or one of RDS's own: rds-users would reset its "
+                "password\n  fix: choose other names (APP_DB_USER, MIGRATOR_USER)"
+            )
+    if app_user == migrator_user:
+        raise click.ClickException(
+            f"the app and the migrator are both {app_user!r}: the app would hold schema "
+            "privileges\n  fix: give them different names (APP_DB_USER, MIGRATOR_USER)"
+        )
 
 
 Statement = tuple[str, tuple[str, ...]]
@@ -129,7 +171,9 @@ def user_statements(role: str, username: str, password: str | None,
 @click.option("--database", envvar="RDS_DATABASE", help="Database name (default MYSQL_DATABASE).")
 @click.option("--master-user", envvar="RDS_MASTER_USER", help="Default: the instance's.")
 @click.option(
-    "--secret-arn", envvar="RDS_SECRET_ARN", help="The master's (default: managed) secret."
+    "--master-secret-arn",
+    envvar="RDS_MASTER_SECRET_ARN",
+    help="The master user's secret (default: the instance's managed one).",
 )
 @click.option("--app-user", envvar="APP_DB_USER", default="app", show_default=True)
 @click.option("--migrator-user", envvar="MIGRATOR_USER", default="migrator", show_default=True)
@@ -137,20 +181,22 @@ def user_statements(role: str, username: str, password: str | None,
 @click.option("--ca", envvar="RDS_CA", help="CA bundle (default: AWS's, fetched into .certs/).")
 @click.option("--region", envvar="AWS_REGION")
 def rds_users(instance: str | None, endpoint: str | None, port: int | None,
-              database: str | None, master_user: str | None, secret_arn: str | None,
+              database: str | None, master_user: str | None, master_secret_arn: str | None,
               app_user: str, migrator_user: str, iam: bool, ca: str | None,
               region: str | None) -> None:  # fmt: skip
     """Create the migrator and app users on RDS, their passwords in Secrets Manager."""
     from rdsctl.deploy import ca_bundle, resolve_target, secret_region
 
-    found = resolve_target(instance, endpoint, port, database, master_user, secret_arn, region)
+    found = resolve_target(instance, endpoint, port, database, master_user, master_secret_arn,
+                           region)  # fmt: skip
     master_arn = found.get("_secret_arn")
     if not master_arn:
         raise click.ClickException(
             "the master user's password is not in a secret this tool can read.\n"
-            "  fix: give RDS_SECRET_ARN=<its secret>, or RDS_INSTANCE=<id> of an instance "
-            "created with a managed password (make rds-create does that)"
+            "  fix: give RDS_MASTER_SECRET_ARN=<its secret>, or RDS_INSTANCE=<id> of an "
+            "instance created with a managed password (make rds-create does that)"
         )
+    refuse_names(app_user, migrator_user, found["DB_USER"])
     region = found.get("AWS_REGION") or secret_region(master_arn)
     where = instance or found["DB_HOST"]
     master = Target.from_settings(
@@ -182,8 +228,8 @@ def rds_users(instance: str | None, endpoint: str | None, port: int | None,
                     cursor.execute(sql, params)
                 click.echo(f"user {username}: {GRANTS[role]} on {master.database}, IAM tokens")
                 continue
-            name = secret_name(where, master.database, role)
-            secret = ensure_secret(name, role, username, master, where, master_arn, region)
+            names = secret_names([where, master.host], master.database, role)
+            secret = ensure_secret(names, role, username, master, where, master_arn, region)
             for sql, params in user_statements(role, secret.username, secret.password,
                                                master.database):  # fmt: skip
                 cursor.execute(sql, params)

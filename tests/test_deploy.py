@@ -13,6 +13,7 @@ import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -259,8 +260,9 @@ def aws_profile(moto_server, tmp_path_factory) -> dict[str, str]:
     )
     keys = "aws_access_key_id = testing\naws_secret_access_key = testing\n"
     (home / "credentials").write_text(f"[standin]\n{keys}\n[bridge]\n{keys}")
+    (home / "sso" / "cache").mkdir(parents=True)  # the override mounts it writable
     uid = 4242 if os.geteuid() == 0 else os.getuid()
-    for path in (home, home / "config", home / "credentials"):
+    for path in (home, home / "sso", home / "sso" / "cache", home / "config", home / "credentials"):
         path.chmod(0o700 if path.is_dir() else 0o600)
         if os.geteuid() == 0:
             os.chown(path, uid, uid)
@@ -307,7 +309,7 @@ def user_secret(boto3, role: str, where: str = "localhost") -> dict:
 def users(aws_module, standin, certs, master_secret) -> dict:
     """make rds-users on the stand-in: the output and the two users' secrets."""
     result = Tool().invoke(
-        ["rds-users", *on_standin(standin, certs), "--secret-arn", master_secret]
+        ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret]
     )
     assert result.exit_code == 0, result.output
     app, migrator = user_secret(aws_module, "app"), user_secret(aws_module, "migrator")
@@ -342,7 +344,9 @@ def test_rds_users_creates_a_migrator_and_a_rows_only_app_user(users, standin, c
 
 def test_rds_users_is_rerunnable_and_keeps_the_passwords(users, aws_module, standin, certs,
                                                          master_secret):  # fmt: skip
-    again = Tool().invoke(["rds-users", *on_standin(standin, certs), "--secret-arn", master_secret])
+    again = Tool().invoke(
+        ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret]
+    )
     assert again.exit_code == 0, again.output
     assert user_secret(aws_module, "app") == users["app"]
     assert user_secret(aws_module, "migrator") == users["migrator"]
@@ -401,10 +405,24 @@ def test_deploy_env_names_secrets_and_users_never_a_password(deployed, users, ma
         assert password not in text and password not in result.output
 
 
-def test_deploy_env_refuses_a_user_that_may_change_the_schema(cli, users, standin, certs,
-                                                              master_secret, tmp_path):  # fmt: skip
+def test_deploy_env_refuses_the_master_users_managed_secret(cli, users, standin, certs,
+                                                          master_secret, tmp_path):  # fmt: skip
     out = tmp_path / ".env.rds"
     result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--secret-arn", master_secret,
+                         "--output", str(out)])  # fmt: skip
+    assert result.exit_code == 1
+    assert "RDS's secret of the master user" in result.output and "make rds-users" in result.output
+    assert not out.exists()
+
+
+def test_deploy_env_refuses_a_user_that_may_change_the_schema(cli, aws_module, users, standin,
+                                                              certs, tmp_path):  # fmt: skip
+    """A copy of the master's login in a secret of one's own: the doctor sees its grants."""
+    secret = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
+    arn = aws_module.client("secretsmanager").create_secret(Name="my-admin-copy",
+                                                            SecretString=secret)["ARN"]  # fmt: skip
+    out = tmp_path / ".env.rds"
+    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--secret-arn", arn,
                          "--output", str(out)])  # fmt: skip
     assert result.exit_code == 1
     assert "FAIL  privileges" in result.output and "more than rows" in result.output
@@ -598,13 +616,16 @@ def test_doctor_command_reads_the_env_file(cli, deployed):
 
 def test_deploy_env_local_leaves_no_secret_on_disk(cli, tmp_path):
     env_file = tmp_path / ".env.rds"
-    env_file.write_text("DB_HOST='db.example'\nSECRET_KEY='s3cr3t-key'\nDB_USER='app'\n")
+    env_file.write_text(
+        "DB_HOST='db.example'\nSECRET_KEY='s3cr3t-key'\nDB_USER='app'\n"
+        "DB_PASSWORD='an-old-password'\n"
+    )  # as deploy-env wrote it before
     result = cli.invoke(["deploy-env", "--local", "--output", str(env_file)])
     assert result.exit_code == 0
     assert not env_file.exists()
     off = Path(f"{env_file}.off")
     assert dotenv_values(off) == {"DB_HOST": "db.example", "DB_USER": "app"}
-    assert "s3cr3t-key" not in off.read_text()
+    assert "s3cr3t-key" not in off.read_text() and "an-old-password" not in off.read_text()
     assert stat.S_IMODE(off.stat().st_mode) == 0o600
 
 
@@ -642,7 +663,7 @@ def test_deploy_env_refuses_the_instance_master_user(aws_module, cli, master_sec
                                                      standin, certs, tmp_path):  # fmt: skip
     make_instance(aws_module, "master-db", DBName="app")
     result = cli.invoke(["deploy-env", "--instance", "master-db", *on_standin(standin, certs),
-                         "--secret-arn", master_secret,
+                         "--user", "admin", "--secret-arn", users["app"]["ARN"],
                          "--migrate-secret-arn", users["migrator"]["ARN"],
                          "--output", str(tmp_path / "e")])  # fmt: skip
     assert result.exit_code == 1
@@ -708,9 +729,9 @@ def test_doctor_checks_the_security_group_against_this_machine(aws_module, monke
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306,
         "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])  # fmt: skip
-    public = make_instance(aws_module, "sg-db", VpcSecurityGroupIds=[group],
+    public = make_instance(aws_module, "doctor-public-db", VpcSecurityGroupIds=[group],
                            PubliclyAccessible=True)  # fmt: skip
-    private = make_instance(aws_module, "private-db", VpcSecurityGroupIds=[group],
+    private = make_instance(aws_module, "doctor-private-db", VpcSecurityGroupIds=[group],
                             PubliclyAccessible=False)  # fmt: skip
     closed = Target("127.0.0.1", free_port(), "app", "app", "x", "verify-full",
                     str(certs / "standin-ca.pem"), connect_timeout=1)  # fmt: skip
@@ -723,6 +744,15 @@ def test_doctor_checks_the_security_group_against_this_machine(aws_module, monke
     assert "a security group rule covers 203.0.113.9" in check(closed, instance=public)[1]
     passed, out = check(closed, instance=private)
     assert "not publicly accessible" in out and "--publicly-accessible" in out
+
+    # Before connecting, for a public endpoint (a global address; here given, not resolved):
+    monkeypatch.setenv("MY_IP", "198.51.100.7")
+    with pytest.raises(doctor.Failure, match=r"no security group rule covers 198\.51\.100\.7"):
+        doctor.step_security_group(public, 3306, ["52.95.110.1"])
+    monkeypatch.setenv("MY_IP", "203.0.113.9")
+    found = doctor.step_security_group(public, 3306, ["52.95.110.1"])
+    assert found == "a rule lets this machine in (203.0.113.9)"
+    assert doctor.step_security_group(public, 3306, ["10.0.1.5"]) is None  # inside the VPC
 
 
 def test_unknown_instance_is_one_line_of_cause_and_fix(aws_module, cli, tmp_path):
@@ -777,7 +807,7 @@ def connect_as(name, standin, certs, provider):
 def test_a_refused_password_is_read_again(rotor, standin, certs, aws_module):
     name, arn, set_server_password = rotor
     provider = SecretPassword(arn, "eu-west-1")
-    assert provider.password() == "first"  # what a process read before the rotation
+    assert provider.login().password == "first"  # what a process read before the rotation
     aws_module.client("secretsmanager").put_secret_value(
         SecretId=arn, SecretString=json.dumps({"username": name, "password": "second"})
     )
@@ -785,7 +815,7 @@ def test_a_refused_password_is_read_again(rotor, standin, certs, aws_module):
     with connect_as(name, standin, certs, provider) as connection, connection.cursor() as c:
         c.execute("SELECT CURRENT_USER()")
         assert c.fetchone()[0] == f"{name}@%"
-    assert provider.password() == "second"
+    assert provider.login().password == "second"
 
 
 def test_during_a_rotation_the_pending_version_is_tried(rotor, standin, certs, aws_module):
@@ -799,7 +829,7 @@ def test_during_a_rotation_the_pending_version_is_tried(rotor, standin, certs, a
     set_server_password("pending")
     with connect_as(name, standin, certs, provider):
         pass
-    assert provider.password() == "pending"
+    assert provider.login().password == "pending"
 
 
 def test_a_secret_updated_before_the_server_is_waited_for(rotor, standin, certs, aws_module):
@@ -844,7 +874,7 @@ def test_the_secret_is_read_once_not_per_connection(rotor, standin, certs, aws_m
 
 
 def test_iam_token_is_made_for_each_connection(aws_env, monkeypatch):
-    token = IAMToken("db.abc.eu-west-1.rds.amazonaws.com", 3306, "app_iam", None).password()
+    token = IAMToken("db.abc.eu-west-1.rds.amazonaws.com", 3306, "app_iam", None).login().password
     assert token.startswith("db.abc.eu-west-1.rds.amazonaws.com:3306/?Action=connect")
     assert "DBUser=app_iam" in token
     assert "X-Amz-Expires=900" in token
@@ -941,3 +971,124 @@ def test_an_rds_proxy_endpoint_is_verified_against_amazon_trust_services(tmp_pat
         ),
     )
     assert "amazontrust.com" in failure.fix
+
+
+def test_rds_users_refuses_names_that_would_reset_the_master(cli, standin, certs, master_secret):
+    for extra in (["--app-user", "admin"], ["--migrator-user", "rdsadmin"],
+                  ["--app-user", "same", "--migrator-user", "same"]):  # fmt: skip
+        result = cli.invoke(["rds-users", *on_standin(standin, certs), "--master-secret-arn",
+                             master_secret, *extra])  # fmt: skip
+        assert result.exit_code == 1, (extra, result.output)
+        assert "fix: " in result.output and "APP_DB_USER" in result.output
+
+
+def test_the_alternating_users_rotation_switches_the_user(rotor, standin, certs, aws_module):
+    """Secrets Manager's alternating-users rotation moves the secret to a clone of the user."""
+    name, arn, set_server_password = rotor
+    root = Target("localhost", standin, "mysql", "root", "standin-root", "verify-full",
+                  str(certs / "standin-ca.pem"))  # fmt: skip
+    with root.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE USER IF NOT EXISTS {name}_clone@'%' IDENTIFIED BY 'clone-pw'")
+    provider = SecretPassword(arn, "eu-west-1")
+    assert provider.login().user == name
+    aws_module.client("secretsmanager").put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": f"{name}_clone", "password": "clone-pw"})
+    )
+    set_server_password("the-old-one-is-retired")
+    with connect_as(name, standin, certs, provider) as connection, connection.cursor() as c:
+        c.execute("SELECT CURRENT_USER()")
+        assert c.fetchone()[0] == f"{name}_clone@%"
+
+
+def test_aws_out_of_reach_keeps_a_password_that_still_works(rotor, standin, certs, monkeypatch):
+    name, arn, _ = rotor
+    provider = SecretPassword(arn, "eu-west-1", max_age=0)
+    connect_as(name, standin, certs, provider).close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # AWS is gone
+    provider._client = None  # the next read makes a client, as after a failed read
+    time.sleep(0.01)
+    with connect_as(name, standin, certs, provider) as connection, connection.cursor() as c:
+        c.execute("SELECT 1")  # the cached password still works: no 503 for an AWS outage
+
+
+def test_a_refused_secret_answers_503_with_no_secret_in_the_body_or_logs(
+    rotor, standin, certs, monkeypatch, caplog
+):
+    from app import create_app
+
+    name, arn, set_server_password = rotor
+    set_server_password("not-what-the-secret-says")
+    monkeypatch.setattr(SecretPassword, "retry_window", 0.5)
+    settings = Settings(testing=True, db_host="localhost", db_port=standin, db_name="app",
+                        db_user=name, db_password_secret_arn=arn, aws_region="eu-west-1",
+                        db_tls="verify-full", db_tls_ca=str(certs / "standin-ca.pem"))  # fmt: skip
+    response = create_app(settings).test_client().get("/api/items")
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "database_unavailable"
+    for text in (response.get_data(as_text=True), caplog.text):
+        assert "first" not in text and "not-what-the-secret-says" not in text
+
+
+def test_debug_logging_keeps_botocore_quiet(rotor):
+    """At LOG_LEVEL=DEBUG botocore would print the secret's value with the response."""
+    name, arn, _ = rotor
+    code = ("from app.logs import configure_logging; from app.credentials import SecretPassword;"
+            f"configure_logging('DEBUG'); SecretPassword({arn!r}, 'eu-west-1').login()"
+            )  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "first" not in result.stdout + result.stderr
+
+
+def test_create_allow_users_deploy_revoke_destroy_leaves_only_the_final_snapshot(
+    aws_module, monkeypatch, cli, standin, certs, master_secret, tmp_path
+):
+    """The whole life of a development instance on moto, with the stand-in as its endpoint
+    (users of their own and a database of its own, so the module's users stay as they are)."""
+    from tests import aws_canned
+
+    aws_canned.install(monkeypatch)
+    name, env_file = "life-db", tmp_path / ".env.rds"
+    create = {"RDS_INSTANCE": name, "MYSQL_IMAGE": "mysql:8.4", "CONFIRM": "yes",
+              "RDS_POLL_SECONDS": "0.1", "RDS_PUBLIC": "1"}  # fmt: skip
+    on_it = ["--instance", name, "--endpoint", "localhost", "--port", str(standin),
+             "--database", "lifedb", "--ca", str(certs / "standin-ca.pem")]  # fmt: skip
+    steps = [
+        (["rds-create"], create),
+        (["rds-allow-my-ip", "--instance", name, "--ip", "203.0.113.7"], {}),
+        (["rds-users", *on_it, "--master-secret-arn", master_secret,
+          "--app-user", "life_app", "--migrator-user", "life_migrator"], {}),
+        (["deploy-env", *on_it, "--output", str(env_file)], {}),
+        (["rds-revoke-my-ip", "--instance", name], {"MY_IP": ""}),
+        (["rds-destroy", "--instance", name, "--env-file", str(env_file)], {"CONFIRM": "yes"}),
+    ]  # fmt: skip
+    for args, env in steps:
+        result = cli.invoke(args, env=env)
+        assert result.exit_code == 0, (args[0], result.output)
+        if args[0] == "deploy-env":
+            assert dotenv_values(env_file)["DB_USER"] == "life_app"
+            made = aws_module.client("secretsmanager").list_secrets(
+                Filters=[{"Key": "name", "Values": [f"flask-rds-starter/{name}/"]}]
+            )["SecretList"]
+            assert len(made) == 2  # the app's and the migrator's, which destroy must remove
+    assert "up to $1.90 a month" in result.output  # the final snapshot: 20 GiB x $0.095
+
+    rds, ec2 = aws_module.client("rds"), aws_module.client("ec2")
+    assert name not in [
+        i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]
+    ]
+    snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=name)["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"].startswith(f"{name}-final-") for s in snapshots] == [True]
+    ours = [{"Name": "tag:flask-rds-starter:instance", "Values": [name]}]
+    assert ec2.describe_security_groups(Filters=ours)["SecurityGroups"] == []
+    groups = [
+        g["DBParameterGroupName"] for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+    ]
+    assert f"{name}-params" not in groups
+    secrets_left = aws_module.client("secretsmanager").list_secrets(
+        Filters=[{"Key": "name", "Values": [f"flask-rds-starter/{name}/"]}]
+    )["SecretList"]
+    assert secrets_left == []
+    assert not env_file.exists()
+    assert "SECRET_KEY" not in Path(f"{env_file}.off").read_text()

@@ -1,0 +1,90 @@
+"""The instance's parameter group, generated from the local server's docker/mysql/conf.d/rds.cnf,
+so that local and RDS agree by construction: each setting there is either set in the group, or
+listed in RDS_MANAGED with the reason it is not (tests/test_provision.py checks both ways).
+"""
+
+import configparser
+from pathlib import Path
+from typing import Any
+
+from rdsctl.aws import aws_call
+from rdsctl.network import OWNER_TAG, RULE_PREFIX
+
+RDS_CNF = Path(__file__).resolve().parent.parent / "docker" / "mysql" / "conf.d" / "rds.cnf"
+
+# Local settings the group does not carry, and why.
+RDS_MANAGED = {
+    "innodb_buffer_pool_size": "RDS sizes it from the instance class "
+    "({DBInstanceClassMemory*3/4}); the local value is sized for a laptop",
+    "performance_schema": "off locally to save memory; on RDS it follows Performance "
+    "Insights / Database Insights, which the console sets",
+    "skip_name_resolve": "RDS manages host name resolution for its own monitoring; grants "
+    "here use '%' only, so neither side resolves names",
+    "tls_version": "RDS sets the TLS versions of each engine version (TLS 1.2 and 1.3 on "
+    "8.4), the same as the local list",
+}
+# Parameters whose value on RDS is chosen at rds-create time, not copied from the file.
+SELECTABLE = {"require_secure_transport": "RDS_REQUIRE_TLS (default 1: every connection of "
+              "this project uses TLS; the local server leaves it OFF, RDS's default)"}  # fmt: skip
+# A server option locally, a parameter of another name on RDS.
+RENAMED = {"default_time_zone": "time_zone"}
+VALUES = {("time_zone", "'+00:00'"): "UTC"}  # the named zone RDS accepts for +00:00
+
+
+def local_settings(path: Path = RDS_CNF) -> dict[str, str]:
+    """The [mysqld] settings of the local server's file, names in RDS's spelling."""
+    parser = configparser.ConfigParser(allow_no_value=True, interpolation=None)
+    parser.read(path)
+    return {
+        name.replace("-", "_"): (value if value is not None else "1")
+        for name, value in parser["mysqld"].items()
+    }
+
+
+def group_parameters(require_tls: bool, path: Path = RDS_CNF) -> dict[str, str]:
+    """The group's parameters: the file's, less RDS_MANAGED, plus the selectable ones."""
+    parameters = {}
+    for name, value in local_settings(path).items():
+        if name in RDS_MANAGED or name in SELECTABLE:
+            continue
+        rds_name = RENAMED.get(name, name)
+        parameters[rds_name] = VALUES.get((rds_name, value), value.strip("'\""))
+    parameters["require_secure_transport"] = "1" if require_tls else "0"
+    return parameters
+
+
+def group_name(instance: str) -> str:
+    return f"{instance}-params"
+
+
+def ensure_group(rds: Any, instance: str, family: str, parameters: dict[str, str]) -> str:
+    """Our parameter group for `instance` (made, or found again on a rerun), set to
+    `parameters`. pending-reboot applies a static parameter too: the group is attached at
+    creation, so every value is in force when the instance first starts."""
+    name = group_name(instance)
+    from botocore.exceptions import ClientError
+
+    with aws_call(f"create the parameter group {name}"):
+        try:
+            rds.create_db_parameter_group(
+                DBParameterGroupName=name,
+                DBParameterGroupFamily=family,
+                Description=f"{instance}: generated from docker/mysql/conf.d/rds.cnf",
+                Tags=[{"Key": OWNER_TAG, "Value": instance},
+                      {"Key": "created-by", "Value": RULE_PREFIX}],
+            )  # fmt: skip
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in (
+                "DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault"
+            ):  # fmt: skip
+                raise
+    items = [
+        {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
+        for key, value in parameters.items()
+    ]
+    with aws_call(f"set the parameters of {name}"):
+        for start in range(0, len(items), 20):  # at most 20 per call
+            rds.modify_db_parameter_group(
+                DBParameterGroupName=name, Parameters=items[start : start + 20]
+            )
+    return name
