@@ -100,7 +100,7 @@ def delete_item(name: str) -> None:
             f"no item named {name!r}\n  fix: flask items list shows the names there are"
         )
     item_id = item.id
-    items.delete(item)
+    items.delete(item_id)
     click.echo(f"deleted item {item_id}: {name}")
 
 

@@ -46,10 +46,13 @@ def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
     if url.get_backend_name() != "mysql":
         return {"pool_pre_ping": True}  # free on SQLite
     # MySQL: app/pool.py pings connections that sat idle, instead of pre-pinging every checkout.
-    # No reset on return: the request's session (closed by Flask-SQLAlchemy at teardown) and
-    # every `with engine.connect()` block end their transaction already, so the pool's own
-    # ROLLBACK would be a second round trip that resets nothing.
+    # Autocommit: a read is its own statement and its own transaction, one round trip, no
+    # snapshot left open; a write opens a transaction itself (app/items.py: START TRANSACTION,
+    # then COMMIT), and migrations run in transactions (migrations/env.py). No reset on return,
+    # and app/pool.py skips a ROLLBACK when the server says no transaction is open: either
+    # would be a round trip that resets nothing.
     return dict(
+        isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,

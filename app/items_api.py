@@ -68,14 +68,14 @@ def get_item(path: ItemPath) -> dict[str, Any]:
 @bp.patch("/<id:item_id>", responses={200: Item, **WRITE, **ONE})
 def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
     """Change the fields given, and only those."""
-    item = items.update(items.find(path.item_id), body)
+    item = items.update(path.item_id, body)
     return Item.model_validate(item).model_dump(mode="json")
 
 
 @bp.delete("/<id:item_id>", responses={204: None, **ONE})
 def delete_item(path: ItemPath) -> tuple[str, int]:
     """Delete an item."""
-    items.delete(items.find(path.item_id))
+    items.delete(path.item_id)
     return "", 204
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pymysql
+from pymysql.constants import SERVER_STATUS
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
@@ -23,7 +24,29 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 SERVER_GOING_AWAY = {1053}
 
 
+def open_transaction_possible(dbapi_connection: Any) -> bool:
+    """False only when the server's last reply said: autocommit on, no transaction open.
+    Without autocommit a transaction may be open before the server flags it."""
+    status = getattr(dbapi_connection, "server_status", None)
+    if status is None:
+        return True
+    autocommit = status & SERVER_STATUS.SERVER_STATUS_AUTOCOMMIT
+    return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS) or not autocommit
+
+
 def install(engine: Engine, ping_after: float) -> None:
+    rollback = engine.dialect.do_rollback
+
+    def rollback_if_open(dbapi_connection: Any) -> None:
+        """No ROLLBACK when the server says it autocommits and no transaction is open: a
+        request that only read has none, and its session's close would cost a round trip.
+        The status is the server's own, from its last reply on this connection."""
+        if not open_transaction_possible(dbapi_connection):
+            return
+        rollback(dbapi_connection)
+
+    engine.dialect.do_rollback = rollback_if_open  # type: ignore[method-assign]
+
     @event.listens_for(engine, "handle_error")
     def shutdown_is_a_disconnect(context: ExceptionContext) -> None:
         error = context.original_exception

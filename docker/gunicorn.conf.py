@@ -21,6 +21,13 @@ bind = "0.0.0.0:8000"  # inside the container; Compose publishes it on APP_PORT
 # and on a micro RDS instance): a sync worker holds at most one database connection.
 workers = settings.gunicorn_workers or min(2 * cpus + 1, 12)
 threads = settings.gunicorn_threads  # over 1 switches to the gthread worker
+# A worker holds one database connection per request it serves at once: at most workers x
+# threads in all, which must stay under the server's max_connections (80 locally, and about
+# that on a db.t4g.micro; make doctor shows the target's), with room for migrations and you.
+if workers * threads > 60:
+    print(f"gunicorn: {workers} workers x {threads} threads may hold {workers * threads} "
+          "database connections: check the server's max_connections (make doctor)",
+          file=sys.stderr)  # fmt: skip
 timeout = settings.gunicorn_timeout
 graceful_timeout = settings.gunicorn_graceful_timeout  # under Compose's 30 s
 keepalive = settings.gunicorn_keepalive

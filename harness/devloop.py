@@ -43,11 +43,18 @@ def edit_and_wait(
     raise AssertionError(f"{replacement!r} not served within {timeout}s:\n{stack.logs()[-3000:]}")
 
 
+# gunicorn's reloader notes a module's mtime at its first poll (every second) after the module
+# was imported: an edit within that second of a worker's start is not seen until the next edit.
+# A developer's edits are seconds apart; so are these, from a settled stack.
+SETTLE_SECONDS = 2.5
+
+
 def timed_edits(stack: Stack, count: int, first: int = 0) -> list[float]:
     """`count` edits, each a new answer from /healthz (numbered from `first`): the seconds
-    each took to show."""
+    each took to show, each made once the workers have settled."""
     seconds = []
     for n in range(first, first + count):
+        time.sleep(SETTLE_SECONDS)
 
         def edited(response, n=n):
             return response.status_code == 200 and response.json().get("edit") == n

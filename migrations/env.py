@@ -65,6 +65,11 @@ def run_migrations_online():
     conf_args["on_version_apply"] = lambda ctx, step, heads, run_args: applied.append(step)
 
     with engine.connect() as connection:
+        # The app's engine autocommits on MySQL (a read is one round trip); migrations run in
+        # transactions, at the server's own isolation level, as they always have.
+        connection = connection.execution_options(
+            isolation_level=connection.dialect.default_isolation_level
+        )
         locked = connection.dialect.name == "mysql"
         if locked:
             take_lock(connection)

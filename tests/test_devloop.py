@@ -4,11 +4,12 @@ with no command typed. Runs on a copy of the project, so the edits touch nothing
 
 import statistics
 import subprocess
+import time
 
 import pytest
 import requests
 
-from harness.devloop import ORIGINAL, dev_stack, edit_and_wait, timed_edits
+from harness.devloop import ORIGINAL, SETTLE_SECONDS, dev_stack, edit_and_wait, timed_edits
 from harness.stack import base_images
 from tests.databases import require_docker
 
@@ -33,8 +34,10 @@ def test_an_edit_answers_in_the_next_responses(stack):
 
 
 def test_a_syntax_error_then_its_fix_leave_the_app_serving(stack):
+    time.sleep(SETTLE_SECONDS)  # edits seconds apart, as a developer's (harness/devloop.py)
     edit_and_wait(stack, "return {{{", lambda response: response.status_code == 500)
     assert "SyntaxError" in stack.logs()
+    time.sleep(SETTLE_SECONDS)
     fixed = edit_and_wait(
         stack, ORIGINAL, lambda r: r.status_code == 200 and r.json() == {"status": "ok"}
     )
