@@ -48,12 +48,12 @@ def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
     # MySQL: app/pool.py pings connections that sat idle, instead of pre-pinging every checkout.
     # Autocommit: a read is its own statement and its own transaction, one round trip, no
     # snapshot left open; a write opens a transaction itself (app/items.py: START TRANSACTION,
-    # then COMMIT), and migrations run in transactions (migrations/env.py). No reset on return,
-    # and app/pool.py skips a ROLLBACK when the server says no transaction is open: either
-    # would be a round trip that resets nothing.
+    # then COMMIT), and migrations run in transactions (migrations/env.py). The session's close
+    # and the pool's reset on return both ROLLBACK only when the server says a transaction is
+    # open (app/pool.py): free after a read, and a safety net if a write ever left one open.
     return dict(
         isolation_level="AUTOCOMMIT",
-        pool_reset_on_return=None,
+        pool_reset_on_return="rollback",
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=10,

@@ -25,8 +25,14 @@ SERVER_GOING_AWAY = {1053}
 
 
 def open_transaction_possible(dbapi_connection: Any) -> bool:
-    """False only when the server's last reply said: autocommit on, no transaction open.
-    Without autocommit a transaction may be open before the server flags it."""
+    """False only when the server's last OK packet said: autocommit on, no transaction open.
+    PyMySQL reads the status from OK packets (not from a result set's EOF); every statement
+    that opens or ends a transaction (START TRANSACTION, COMMIT, ROLLBACK, SET autocommit) is
+    answered with one, so the flag is never stale about that. Without autocommit a
+    transaction may be open before the server flags it: then always True.
+
+    Not SQLAlchemy's `skip_autocommit_rollback`: it looks at autocommit only, which stays on
+    inside START TRANSACTION, so a failed write's ROLLBACK would be skipped, its locks kept."""
     status = getattr(dbapi_connection, "server_status", None)
     if status is None:
         return True
@@ -39,8 +45,7 @@ def install(engine: Engine, ping_after: float) -> None:
 
     def rollback_if_open(dbapi_connection: Any) -> None:
         """No ROLLBACK when the server says it autocommits and no transaction is open: a
-        request that only read has none, and its session's close would cost a round trip.
-        The status is the server's own, from its last reply on this connection."""
+        request that only read has none, and its session's close would cost a round trip."""
         if not open_transaction_possible(dbapi_connection):
             return
         rollback(dbapi_connection)

@@ -133,7 +133,8 @@ class Settings:
 
     # gunicorn (docker/gunicorn.conf.py); workers None means 2 x CPUs + 1, at most 12.
     gunicorn_workers: int | None = None
-    gunicorn_threads: int = 1
+    # gthread, 4 threads a worker: it won on RDS-like links in make bench (docs/benchmarks.md).
+    gunicorn_threads: int = 4
     gunicorn_timeout: int = 30
     gunicorn_graceful_timeout: int = 20
     gunicorn_keepalive: int = 5
@@ -191,7 +192,7 @@ class Settings:
                 if env.optional("GUNICORN_WORKERS")
                 else None
             ),
-            gunicorn_threads=env.integer("GUNICORN_THREADS", 1, minimum=1, maximum=64),
+            gunicorn_threads=env.integer("GUNICORN_THREADS", 4, minimum=1, maximum=64),
             gunicorn_timeout=env.integer("GUNICORN_TIMEOUT", 30, minimum=1),
             gunicorn_graceful_timeout=env.integer("GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=1),
             gunicorn_keepalive=env.integer("GUNICORN_KEEPALIVE", 5),

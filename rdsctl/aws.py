@@ -21,6 +21,10 @@ TOOL_FIXES = {
     "InvalidDBInstanceState": "wait until the instance is 'available', then retry",
     "InvalidPermission.Duplicate": "the rule already exists: nothing to do",
     "InvalidPermission.NotFound": "no such rule on the security group: nothing to remove",
+    "DependencyViolation": "something still uses it (a deleted instance's network interfaces "
+    "take minutes to go): run make rds-destroy again in a few minutes",
+    "InvalidDBParameterGroupState": "an instance still uses it: run make rds-destroy again "
+    "once the instance is gone",
 }
 
 

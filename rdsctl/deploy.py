@@ -340,7 +340,7 @@ def resolve_target(instance: str | None, endpoint: str | None, port: int | None,
                 "  fix: wait until it is available (make rds-create waits), then run this again"
             )
         endpoint = endpoint or address
-        port = port or info["Endpoint"]["Port"]
+        port = port or (info.get("Endpoint") or {}).get("Port") or info.get("DbInstancePort")
         database = database or info.get("DBName")
         user = user or info["MasterUsername"]
         managed = (info.get("MasterUserSecret") or {}).get("SecretArn")

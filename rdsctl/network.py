@@ -22,10 +22,22 @@ ADDRESS_SERVICES = ["https://checkip.amazonaws.com", "https://api64.ipify.org"]
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
 
-def choose_vpc(ec2: Any, given: str | None) -> str:
-    """RDS_VPC_ID, else the region's default VPC; without one, the VPCs to choose from."""
+def choose_vpc(ec2: Any, given: str | None, subnet_group: dict[str, Any] | None = None) -> str:
+    """The VPC the instance goes into: its subnet group's (RDS_SUBNET_GROUP), else the region's
+    default VPC; RDS_VPC_ID must agree. The security group must be made in that same VPC."""
+    if subnet_group:
+        vpc = str(subnet_group["VpcId"])
+        if given and given != vpc:
+            raise click.ClickException(
+                f"RDS_SUBNET_GROUP {subnet_group['DBSubnetGroupName']} is in {vpc}, not "
+                f"RDS_VPC_ID={given}\n  fix: unset RDS_VPC_ID, or name a subnet group in {given}"
+            )
+        return vpc
     if given:
-        return given
+        raise click.ClickException(
+            f"RDS_VPC_ID={given} needs a DB subnet group in that VPC: without one RDS uses the "
+            "default VPC\n  fix: set RDS_SUBNET_GROUP (aws rds describe-db-subnet-groups)"
+        )
     with aws_call("find the default VPC"):
         default = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
         if default:

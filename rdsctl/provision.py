@@ -62,8 +62,14 @@ def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
     with aws_call("find which AWS account these credentials belong to"):
         account = sts.get_caller_identity()["Account"]
     region = rds.meta.region_name
-    vpc = network.choose_vpc(ec2, env.optional("RDS_VPC_ID"))
     subnet_group = env.optional("RDS_SUBNET_GROUP")
+    described_group = None
+    if subnet_group:
+        with aws_call(f"describe the DB subnet group {subnet_group}"):
+            described_group = rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)[
+                "DBSubnetGroups"
+            ][0]
+    vpc = network.choose_vpc(ec2, env.optional("RDS_VPC_ID"), described_group)
     given_groups = [g for g in (env.optional("RDS_SECURITY_GROUP_IDS") or "").split(",") if g]
     existing_group = None if given_groups else network.owned_group(ec2, identifier, vpc)
     require_tls = env.flag("RDS_REQUIRE_TLS", True)
@@ -90,6 +96,8 @@ def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
     }  # fmt: skip
     if subnet_group:
         params["DBSubnetGroupName"] = subnet_group
+    # IPv4 only by default (the default VPC's subnets have no IPv6 range); DUAL for IPv6 rules.
+    params["NetworkType"] = env.choice("RDS_NETWORK_TYPE", "IPV4", ("IPV4", "DUAL"))
     estimate = cost.estimate(params["DBInstanceClass"], params["AllocatedStorage"], region,
                              public=public, secrets=3)  # fmt: skip
     support_ends = (
@@ -117,7 +125,7 @@ def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
         ("initial database", params["DBName"], "fixed: another one must be made by hand"),
         ("master user", params["MasterUsername"] + ", password managed by RDS in Secrets "
          "Manager (rotated every 7 days), never shown", "the user name is fixed"),
-        ("network", f"VPC {vpc}, subnet group {subnet_group or 'default (the VPC default)'}",
+        ("network", f"VPC {vpc}, subnet group {subnet_group or 'default (the default VPC)'}",
          "fixed for the life of the instance"),
         ("security group", groups_line, "changeable any time"),
         ("publicly accessible",
@@ -155,7 +163,14 @@ def rds_create(wait_minutes: int, poll_seconds: float) -> None:
                 "created-by=flask-rds-starter tag)\n  fix: pick another RDS_INSTANCE, or use "
                 f"it as it is: make rds-users deploy-env RDS_INSTANCE={identifier}"
             )
-        click.echo(f"{identifier} exists and is ours ({existing['DBInstanceStatus']}): waiting")
+        status = existing["DBInstanceStatus"]
+        if status in ("stopped", "stopping", "deleting"):
+            fix = ("make rds-start, then make rds-create again to wait" if status != "deleting"
+                   else "wait until it is gone, or pick another RDS_INSTANCE")  # fmt: skip
+            raise click.ClickException(
+                f"{identifier} exists and is ours, but {status}\n  fix: {fix}"
+            )
+        click.echo(f"{identifier} exists and is ours ({status}): waiting")
     else:
         params, lines, extra = plan_for(os.environ, rds, ec2, sts)
         click.echo("Plan for the RDS instance (and what each costs to change later):")
@@ -227,10 +242,19 @@ def rds_allow_my_ip(instance: str, ip: str | None, force: bool) -> None:
     """Open the instance's port to this machine's address: one rule, /32 or /128."""
     cidr = network.one_address(ip, force)
     info = describe_instance(instance)
+    if ":" in cidr and info.get("NetworkType", "IPV4") != "DUAL":
+        raise click.ClickException(
+            f"{instance} has IPv4 addresses only (NetworkType {info.get('NetworkType', 'IPV4')}): "
+            f"a rule for {cidr} would let nobody in\n  fix: give your IPv4 address: "
+            "make rds-allow-my-ip MY_IP=203.0.113.7"
+        )
     port = (info.get("Endpoint") or {}).get("Port") or info.get("DbInstancePort") or 3306
     ec2 = client("ec2")
     group = our_group_of(ec2, info)
     description = network.rule_description()
+    if any(rule[1] == cidr for rule in network.our_rules(group, mine_only=False)):
+        click.echo(f"{cidr} is allowed already in {group['GroupId']}: nothing to do")
+        return
     with aws_call(f"allow {cidr} on {group['GroupId']}"):
         ec2.authorize_security_group_ingress(
             GroupId=group["GroupId"], IpPermissions=[network.permission(port, cidr, description)]
@@ -333,23 +357,55 @@ def rds_destroy(instance: str, skip_final_snapshot: bool, env_file: str,
         delete_instance(rds, info, skip_final_snapshot, wait_minutes)
     else:
         click.echo(f"{instance} is gone already: removing what was made for it")
-    group = network.owned_group(ec2, instance)
-    if group:
-        network.revoke(ec2, group["GroupId"], network.our_rules(group, mine_only=False))
-        with aws_call(f"delete the security group {group['GroupId']}"):
-            ec2.delete_security_group(GroupId=group["GroupId"])
-        click.echo(f"deleted security group {group['GroupId']} and its rules")
-    delete_parameter_group(rds, instance)
-    for name in delete_user_secrets(instance):
-        click.echo(f"deleted secret {name}")
+    # What costs or points at the gone instance first; the security group last: AWS releases
+    # the instance's network interfaces minutes after it is gone, and refuses until then.
     endpoint = ((info or {}).get("Endpoint") or {}).get("Address")
     if retire_env_file(env_file, instance, endpoint):
         click.echo(f"{env_file} pointed at {instance}: the stack is back on the local db")
+    for name in delete_user_secrets(instance):
+        click.echo(f"deleted secret {name}")
+    delete_parameter_group(rds, instance)
+    group = network.owned_group(ec2, instance)
+    if group:
+        network.revoke(ec2, group["GroupId"], network.our_rules(group, mine_only=False))
+        delete_security_group(ec2, group["GroupId"], wait_minutes)
+        click.echo(f"deleted security group {group['GroupId']} and its rules")
+
+
+def delete_security_group(ec2: Any, group_id: str, wait_minutes: int) -> None:
+    """Delete it, waiting while the deleted instance's network interfaces still use it."""
+    from botocore.exceptions import ClientError
+
+    deadline = time.monotonic() + wait_minutes * 60
+    while True:
+        with aws_call(f"delete the security group {group_id}"):
+            try:
+                ec2.delete_security_group(GroupId=group_id)
+                return
+            except ClientError as exc:
+                in_use = exc.response.get("Error", {}).get("Code") == "DependencyViolation"
+                if not in_use or time.monotonic() > deadline:
+                    raise
+        click.echo(f"  {group_id} is still in use (network interfaces being released): waiting")
+        time.sleep(15)
+
+
+NO_SNAPSHOT_STATES = ("failed", "incompatible-network", "incompatible-restore")
 
 
 def delete_instance(rds: Any, info: Mapping[str, Any], skip_final_snapshot: bool,
                     wait_minutes: int) -> None:  # fmt: skip
     instance = info["DBInstanceIdentifier"]
+    status = info.get("DBInstanceStatus")
+    if status == "deleting":
+        click.echo(f"{instance} is being deleted already: waiting until it is gone")
+        wait_until_gone(rds, instance, wait_minutes)
+        return
+    if status in NO_SNAPSHOT_STATES and not skip_final_snapshot:
+        raise click.ClickException(
+            f"{instance} is {status}: RDS can delete it only without a final snapshot\n"
+            "  fix: make rds-destroy SKIP_FINAL_SNAPSHOT=1 (its data cannot be saved now)"
+        )
     snapshot = (
         None if skip_final_snapshot else f"{instance}-final-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     )
@@ -378,6 +434,10 @@ def delete_instance(rds: Any, info: Mapping[str, Any], skip_final_snapshot: bool
         else:
             rds.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True)
     click.echo(f"deleting {instance}" + (f"; final snapshot {snapshot}" if snapshot else ""))
+    wait_until_gone(rds, instance, wait_minutes)
+
+
+def wait_until_gone(rds: Any, instance: str, wait_minutes: int) -> None:
     deadline = time.monotonic() + wait_minutes * 60
     while instance_or_none(rds, instance) is not None:
         if time.monotonic() > deadline:

@@ -9,6 +9,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import ParamValidator
 
 from app import aws
+from rdsctl import aws as rdsctl_aws
 from rdsctl import cost, provision
 
 
@@ -73,6 +74,16 @@ def install(monkeypatch) -> dict:
 
         made_client.meta.events.register(f"provide-client-params.{service}", record)
         if service == "rds":
+
+            def network_type(parsed, **_):
+                """moto does not store NetworkType: give back what the create sent."""
+                created = {p["DBInstanceIdentifier"]: p.get("NetworkType", "IPV4")
+                           for p in calls.get("rds", []) if "MasterUsername" in p}  # fmt: skip
+                for instance in parsed.get("DBInstances", []):
+                    if instance["DBInstanceIdentifier"] in created:
+                        instance["NetworkType"] = created[instance["DBInstanceIdentifier"]]
+
+            made_client.meta.events.register("after-call.rds.DescribeDBInstances", network_type)
             for operation in ("DescribeDBMajorEngineVersions", "DescribeDBEngineVersions"):
 
                 def canned(operation=operation, **_):
@@ -86,6 +97,6 @@ def install(monkeypatch) -> dict:
                 made_client.meta.events.register(f"before-call.rds.{operation}", canned)
         return made_client
 
-    for module in (provision, cost):
+    for module in (provision, cost, rdsctl_aws):
         monkeypatch.setattr(module, "client", made)
     return calls

@@ -100,9 +100,26 @@ def test_allow_refuses_a_group_rds_create_did_not_make(aws_env, cli, sent):
 
 @pytest.fixture
 def instance(aws_env, cli, sent):
+    """An instance with IPv4 and IPv6 addresses (RDS_NETWORK_TYPE=DUAL)."""
     name = f"net-db-{len(aws_env.client('rds').describe_db_instances()['DBInstances'])}"
-    assert create(cli, name).exit_code == 0
+    assert create(cli, name, RDS_NETWORK_TYPE="DUAL").exit_code == 0
     return name
+
+
+def test_an_ipv6_rule_for_an_ipv4_only_instance_is_refused(aws_env, cli, sent):
+    assert create(cli, "v4-db").exit_code == 0
+    result = cli.invoke(["rds-allow-my-ip", "--instance", "v4-db", "--ip", "2001:db8::7"])
+    assert result.exit_code == 1
+    assert "IPv4 addresses only" in result.output and "MY_IP=" in result.output
+    assert inbound(aws_env, "v4-db") == []
+
+
+def test_allowing_the_same_address_again_is_not_an_error(aws_env, cli, instance):
+    for _ in range(2):
+        result = cli.invoke(["rds-allow-my-ip", "--instance", instance, "--ip", "203.0.113.8"])
+        assert result.exit_code == 0, result.output
+    assert "allowed already" in result.output
+    assert len(inbound(aws_env, instance)) == 1
 
 
 def test_allow_and_revoke_an_ipv4_address(aws_env, cli, instance):
@@ -479,3 +496,34 @@ def test_stop_and_start_say_what_stopping_means(aws_env, cli, sent):
     started = cli.invoke(["rds-start", "--instance", "idle-db"])
     assert started.exit_code == 0, started.output
     assert describe(aws_env, "idle-db")["DBInstanceStatus"] == "available"
+
+
+def test_the_security_group_goes_into_the_subnet_groups_vpc(aws_env):
+    """RDS places the instance in its subnet group's VPC; a group made elsewhere is refused by
+    AWS ('different VPCs'), which moto does not check."""
+    subnet_group = {"DBSubnetGroupName": "private-dbs", "VpcId": "vpc-0private"}
+    ec2 = aws_env.client("ec2")
+    assert network.choose_vpc(ec2, None, subnet_group) == "vpc-0private"
+    with pytest.raises(click.ClickException, match="is in vpc-0private, not RDS_VPC_ID=vpc-0other"):
+        network.choose_vpc(ec2, "vpc-0other", subnet_group)
+    with pytest.raises(click.ClickException, match="needs a DB subnet group"):
+        network.choose_vpc(ec2, "vpc-0other", None)
+
+
+def test_destroy_waits_while_the_security_group_is_still_in_use(aws_env, monkeypatch):
+    """After the instance is gone AWS still refuses for minutes (its network interfaces)."""
+    ec2 = aws_env.client("ec2")
+    monkeypatch.setattr(provision.time, "sleep", lambda seconds: None)
+    with Stubber(ec2) as stubber:
+        for _ in range(2):
+            stubber.add_client_error("delete_security_group", "DependencyViolation",
+                                     "resource sg-1 has a dependent object")  # fmt: skip
+        stubber.add_response("delete_security_group", {}, {"GroupId": "sg-1"})
+        provision.delete_security_group(ec2, "sg-1", wait_minutes=1)
+        stubber.assert_no_pending_responses()
+
+
+def test_a_failed_instance_is_deleted_only_without_a_final_snapshot(aws_env):
+    info = {"DBInstanceIdentifier": "broken-db", "DBInstanceStatus": "failed"}
+    with pytest.raises(click.ClickException, match="SKIP_FINAL_SNAPSHOT=1"):
+        provision.delete_instance(aws_env.client("rds"), info, False, 1)
