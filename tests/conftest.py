@@ -121,18 +121,23 @@ def moto_server():
     server.stop()
 
 
-@pytest.fixture
-def aws_env(moto_server, monkeypatch):
+def point_at_moto(patch: pytest.MonkeyPatch, moto_url: str):
     """boto3, pointed at moto with throwaway credentials (never at AWS)."""
     for name, value in {
-        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ENDPOINT_URL": moto_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
     }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+        patch.setenv(name, value)
+    patch.delenv("AWS_PROFILE", raising=False)
     import boto3
 
     return boto3
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch):
+    """boto3 against moto, for one test."""
+    return point_at_moto(monkeypatch, moto_server)

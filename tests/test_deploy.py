@@ -34,6 +34,7 @@ from rdsctl import doctor
 from rdsctl.cli import rdsctl
 from rdsctl.target import Target
 from rdsctl.users import user_statements
+from tests.conftest import point_at_moto
 from tests.databases import require_docker
 from tests.tlsfiles import make_ca, make_server_cert
 
@@ -230,20 +231,9 @@ def test_proxy_endpoint_warns():
 
 @pytest.fixture(scope="module")
 def aws_module(moto_server):
-    """boto3 in this process pointed at moto, for the whole module (never at AWS)."""
+    """boto3 against moto, for the whole module."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ENDPOINT_URL": moto_server,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_REGION": "eu-west-1",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        import boto3
-
-        yield boto3
+        yield point_at_moto(patch, moto_server)
 
 
 @pytest.fixture(scope="module")
