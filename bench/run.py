@@ -164,7 +164,8 @@ def statements_per_request(stack: Stack, url: str, method: str, path: str,
 
 def main():
     stack = Stack("bench")
-    servers, proxies = [], []
+    servers: list = []
+    started: list[Proxy] = []  # stopped in the end, even if a later one fails to start
     started = time.monotonic()
     try:
         stack.up()
@@ -192,7 +193,10 @@ def main():
             ["docker", "exec", app["Id"], "python", "-c",
              "import runpy; print(runpy.run_path('docker/gunicorn.conf.py')['workers'])"],
             capture_output=True, text=True, check=True).stdout.split()[-1])  # fmt: skip
-        proxies = {0: None, **{delay: Proxy(stack, delay) for delay in LINKS if delay}}
+        proxies: dict[int, Proxy] = {}
+        for delay in LINKS[1:]:
+            proxies[delay] = Proxy(stack, delay)
+            started.append(proxies[delay])
 
         def env(delay):
             host = proxies[delay].name if delay else "db"
@@ -260,9 +264,8 @@ def main():
     finally:
         for server in servers:
             server.stop()
-        for proxy in proxies.values() if isinstance(proxies, dict) else []:
-            if proxy:
-                proxy.stop()
+        for proxy in started:
+            proxy.stop()
         stack.down()
 
 
