@@ -1,19 +1,19 @@
 # Two images from one file: `runtime` (the default, the last stage) is gunicorn serving
 # app:create_app() and nothing else; `migrate` adds the operator package rdsctl, whose
 # `rdsctl migrate` waits for the database and applies the migrations (reviewed on RDS).
-# PYTHON_IMAGE names the base, for a registry mirror (or CI's stand-in image).
-ARG PYTHON_IMAGE=python:3.12-slim
+# The base image is named literally, so Dependabot can propose its updates (it does not read
+# an ARG in FROM). Behind a registry mirror, configure the Docker engine's mirror (README).
 
-FROM ${PYTHON_IMAGE} AS build
-# app-aws.lock adds boto3, for a stack pointed at RDS (docker/compose.rds.yml).
-ARG APP_LOCK=app.lock
+FROM python:3.12-slim AS build
+# aws.txt adds boto3, for a stack pointed at RDS (docker/compose.rds.yml).
+ARG REQUIREMENTS=app.txt
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
-COPY requirements/${APP_LOCK} /tmp/requirements.lock
+COPY requirements/${REQUIREMENTS} /tmp/requirements.txt
 # Every dependency pinned with its hash; wheels only, so no compiler is needed.
-RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.lock
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt
 
-FROM ${PYTHON_IMAGE} AS base
+FROM python:3.12-slim AS base
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -33,9 +33,9 @@ USER 10001:10001
 # request that hits it), for an editor to attach to. Never the image that ships.
 FROM base AS debug
 USER root
-COPY requirements/debug.lock /tmp/debug.lock
-RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: --no-deps -r /tmp/debug.lock \
-    && rm /tmp/debug.lock
+COPY requirements/debug.txt /tmp/debug.txt
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: --no-deps -r /tmp/debug.txt \
+    && rm /tmp/debug.txt
 USER 10001:10001
 EXPOSE 8000 5678
 CMD ["python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "8000", "--no-reload"]

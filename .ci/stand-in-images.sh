@@ -73,4 +73,11 @@ if fresh "$mariadb_image"; then
     import "$root" "$mariadb_image" "${database_changes[@]}"
 fi
 
-echo "export PYTHON_IMAGE=$python_image MYSQL_IMAGE=$mysql_image MARIADB_IMAGE=$mariadb_image"
+# The Dockerfile names its base literally (Dependabot reads it): where a laptop would use the
+# engine's registry mirror, this runner, with no registry at all, tags the stand-in with that
+# name. Docker uses a local image without pulling (docker build and compose alike).
+base=$(awk '/^FROM /{print $2; exit}' "$here/../Dockerfile")
+docker tag "$python_image" "$base"
+echo "tagged $python_image as $base" >&2
+
+echo "export MYSQL_IMAGE=$mysql_image MARIADB_IMAGE=$mariadb_image"

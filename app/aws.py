@@ -45,7 +45,7 @@ def client(service: str, region: str | None = None) -> Any:
     except ImportError:
         raise AWSError(
             "boto3 is not installed",
-            "pip install 'flask-rds-starter[aws]' (make install includes it)",
+            "make install (requirements/aws.txt; docker/compose.rds.yml builds the image with it)",
         ) from None
     config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard"})
     with calling(f"make an AWS {service} client"):

@@ -31,8 +31,8 @@ def items_json() -> str:
 def items_dataframe() -> Any:
     """Return the items table as a pandas DataFrame, one row per item, ordered by id.
 
-    Timestamps are timezone-aware UTC. Needs an application context and the optional
-    ``dataframe`` extra (``pip install .[dataframe]``)::
+    Timestamps are timezone-aware UTC. Needs an application context and pandas, which the
+    venv has (requirements/dev.txt) and the image does not::
 
         with app.app_context():
             frame = items_dataframe()
@@ -41,7 +41,7 @@ def items_dataframe() -> Any:
         import pandas as pd
     except ImportError:
         raise RuntimeError(
-            "items_dataframe() needs pandas: pip install 'flask-rds-starter[dataframe]'"
+            "items_dataframe() needs pandas: make install (requirements/dev.txt has it)"
         ) from None
     frame = pd.DataFrame(items_records(), columns=COLUMNS)
     for column in ("created_at", "updated_at"):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import pymysql
 
 from app.config import tls_connect_args
-from harness.stack import ROOT, Stack, free_port, wait_until
+from harness.stack import ROOT, Stack, base_images, free_port, wait_until
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
@@ -369,8 +369,7 @@ def write_report(rows, workers, peak, image_mb, mysql_version, round_trips, stac
 
     kinds = " | ".join(round_trips)
     trips = " | ".join(f"{v:.2f}" for v in round_trips.values())
-    mysql_image = stack.env.get("MYSQL_IMAGE", "mysql:8.4")
-    python_image = stack.env.get("PYTHON_IMAGE", "python:3.12-slim")
+    python_image, mysql_image = base_images()
     gthread_gain = {d: rows[f"gthread@{d}"]["rps"] / rows[f"ours@{d}"]["rps"] for d in LINKS}
     log_cost = {d: 1 - rows[f"ours@{d}"]["rps"] / rows[f"nolog@{d}"]["rps"] for d in LINKS}
     text = (

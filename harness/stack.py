@@ -28,11 +28,14 @@ def docker_available() -> bool:
 
 
 def base_images() -> tuple[str, str]:
-    """The Python and MySQL images a stack is built on (the defaults of .env.example)."""
-    return (
-        os.environ.get("PYTHON_IMAGE", "python:3.12-slim"),
-        os.environ.get("MYSQL_IMAGE", "mysql:8.4"),
+    """The Python and MySQL images a stack is built on: the Dockerfile's FROM, and MYSQL_IMAGE
+    or its default in docker-compose.yml (the same as .env.example's)."""
+    python = next(
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("FROM ")
     )
+    return python, os.environ.get("MYSQL_IMAGE", "mysql:8.4")
 
 
 def free_port() -> int:

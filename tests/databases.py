@@ -126,8 +126,9 @@ def missing_image(*images: str) -> str | None:
         except docker.errors.DockerException as exc:
             reason = reason_of(exc)
             return (
-                f"Docker cannot provide {image} ({reason}): set MYSQL_IMAGE / PYTHON_IMAGE to "
-                "images it has or a mirror's, or TEST_DATABASE_URL to a MySQL server"
+                f"Docker cannot provide {image} ({reason}): set MYSQL_IMAGE to an image it has "
+                "or a mirror's (the Dockerfile's base: the engine's registry mirror, README), or "
+                "TEST_DATABASE_URL to a MySQL server"
             )
     return None
 

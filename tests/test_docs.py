@@ -91,7 +91,12 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
 
 @pytest.fixture
 def browser(tmp_path):
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    # Debian's chromium and chromium-driver; GitHub's runners have Google Chrome and put their
+    # chromedriver in CHROMEWEBDRIVER.
+    chromium = shutil.which("chromium") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver") or shutil.which(
+        "chromedriver", path=os.environ.get("CHROMEWEBDRIVER")
+    )
     if not (chromium and driver):
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail("REQUIRE_BROWSER=1, but chromium and chromedriver are not installed")
