@@ -67,7 +67,7 @@ test-all: install ## Every test: the inner loop plus test-stack, in one run
 # The checks live in .pre-commit-config.yaml (local hooks, the venv's tools): make lint, the
 # commit hook (make hooks) and CI run the same ones.
 lint: install ## ruff, ruff format --check, mypy (strict), hadolint, zizmor, dependabot.yml's schema
-	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure --verbose
 
 hooks: install ## Run make lint's checks on every git commit (pre-commit install)
 	$(BIN)/pre-commit install
