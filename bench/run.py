@@ -482,6 +482,9 @@ def write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips
                                                 f"{line_cost['docker_us']:.0f}",
                                                 f"{total / read_us:.1%}"]))  # fmt: skip
     ours_line = line_cost["ours"] + line_cost["docker_us"]
+    load_ratio = rows["ours@0"]["rps"] / rows["nolog@0"]["rps"]
+    buffered_ratio = rows["buffered@0"]["rps"] / rows["nolog@0"]["rps"]
+    versus_line = "far more than" if log_cost["ours"][0] > 2 * ours_line else "about what"
     best_saving = line_cost["ours"] - min(line_cost[n] for n in ("shortlog", "buffered", "applog"))
 
     bound = latency_bound_link(rows)
@@ -637,24 +640,31 @@ it is not a dependency, and would be one only if it earned it.
 
 {chr(10).join(log_table)}
 
-Under load, requests per second and even the CPU each request used (the server's container,
-plus dockerd and the containerd shims that carry its stdout to the log driver) swing from run
-to run by more than a log line costs: the rows above cannot tell the five apart. So the line
-itself was measured (bench/log_cost.py: {line_cost["lines_per_way"]:,} lines each way, through
-gunicorn's own Logger.access or the app's logging, in a container of the app image whose stdout
-goes to Docker's json-file driver; median of 3; Docker's share from dockerd's and the shims' CPU
-less that of a container writing one line each way):
+Under load at loopback, every core busy, our access log served {load_ratio:.2f}x the requests of
+no log (medians), and the CPU per request (the server's container, plus dockerd and the
+containerd shims carrying its stdout to the log driver) rose by {log_cost["ours"][0]:.0f} µs
+(runs {log_cost["ours"][1]:.0f} to {log_cost["ours"][2]:.0f}): {versus_line} the line itself
+costs (below). Written 64 lines at a time, {buffered_ratio:.2f}x. Where the first is more, one
+reading fits: each
+unbuffered line is a write to a pipe, which releases the GIL, and with 4 threads per worker on
+saturated cores the writing thread then waits to take it back (CPython's convoy effect); 64
+lines per write avoid most of those waits. Rates swing by a third between runs here, so that
+is a hypothesis, not a measurement. The line alone (bench/log_cost.py:
+{line_cost["lines_per_way"]:,} lines each way, through gunicorn's own Logger.access or the
+app's logging, in a container of the app image whose stdout goes to Docker's json-file driver;
+median of 3; Docker's share from dockerd's and the shims' CPU less that of a container writing
+one line each way):
 
 {chr(10).join(line_table)}
 
-A point read used {read_us:.0f} µs of CPU with no log at loopback (the row above). Our access
-line costs about {ours_line:.0f} µs, {ours_line / read_us:.1%} of that: small, so one line per
-request stays on by default, in our format. The cheaper ways save at most {best_saving:.0f} µs
-per request ({best_saving / read_us:.1%} of a point read), and each trades something away: a
-shorter format drops the client and the time taken; buffering loses up to 64 lines in a crash
-and holds them back while traffic is light; logging from the app misses what the app never
-sees (a request gunicorn timed out, a worker killed) and would be a second log to keep in step
-with gunicorn's.
+A point read used {read_us:.0f} µs of CPU with no log at loopback (the row above): our line
+alone is about {ours_line:.0f} µs, {ours_line / read_us:.1%} of it, and the cheaper ways save at
+most {best_saving:.0f} µs of that. One line per request stays on by default, in our format; each
+cheaper way trades something away (a shorter format drops the client and the time taken;
+buffering loses up to 64 lines in a crash and, without a timer, holds them back while traffic
+is light; logging from the app misses what the app never sees, such as a request gunicorn
+timed out). What the line costs on saturated cores beyond its own CPU is the open question
+above.
 
 ## Memory and size
 
