@@ -435,8 +435,8 @@ def write_report(rows, runs, workers, peak, image_mb, mysql_version, round_trips
 
     def of_floor(d: int) -> tuple[float, float, float]:
         def one(i):
-            floor = 1 / (1 / runs["floor"][i]["rps"] + 1 / runs[f"raw_n@{d}"][i]["qps"])
-            return runs[f"ours@{d}"][i]["rps"] / floor
+            run = {key: results[i] for key, results in runs.items()}
+            return run[f"ours@{d}"]["rps"] / floor_at(run, d)
 
         return per_run(runs, one)
 

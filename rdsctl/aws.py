@@ -1,6 +1,6 @@
 """The AWS calls only the operator tools make, and the fixes for the errors they meet."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,6 +39,12 @@ def describe_instance(identifier: str, region: str | None = None) -> dict[str, A
     rds = client("rds", region)
     with aws_call(f"describe RDS instance {identifier!r}"):
         return dict(rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])
+
+
+def instance_port(info: Mapping[str, Any]) -> int | None:
+    """The instance's port: its endpoint's, or (while it has no endpoint yet) the one asked for."""
+    port = (info.get("Endpoint") or {}).get("Port") or info.get("DbInstancePort")
+    return int(port) if port else None
 
 
 def is_proxy_endpoint(endpoint: str) -> bool:

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from app.aws import AWSError, read_secret, region_of
 from app.settings import ConfigError, Settings
 from rdsctl import doctor
-from rdsctl.aws import describe_instance, is_proxy_endpoint
+from rdsctl.aws import describe_instance, instance_port, is_proxy_endpoint
 from rdsctl.doctor import GET_BUNDLE, GET_PROXY_ROOTS
 from rdsctl.target import Target
 from rdsctl.users import UserSecret, find_any, secret_names
@@ -340,7 +340,7 @@ def resolve_target(instance: str | None, endpoint: str | None, port: int | None,
                 "  fix: wait until it is available (make rds-create waits), then run this again"
             )
         endpoint = endpoint or address
-        port = port or (info.get("Endpoint") or {}).get("Port") or info.get("DbInstancePort")
+        port = port or instance_port(info)
         database = database or info.get("DBName")
         user = user or info["MasterUsername"]
         managed = (info.get("MasterUserSecret") or {}).get("SecretArn")

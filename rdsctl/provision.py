@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from app.aws import client
 from app.settings import Env
 from rdsctl import cost, network, parameters, versions
-from rdsctl.aws import aws_call, describe_instance, instance_or_none
+from rdsctl.aws import aws_call, describe_instance, instance_or_none, instance_port
 
 TAG = {"Key": "created-by", "Value": "flask-rds-starter"}
 FREE_TIER_CLASS = "db.t4g.micro"  # the smallest class RDS offers MySQL on
@@ -248,7 +248,7 @@ def rds_allow_my_ip(instance: str, ip: str | None, force: bool) -> None:
             f"a rule for {cidr} would let nobody in\n  fix: give your IPv4 address: "
             "make rds-allow-my-ip MY_IP=203.0.113.7"
         )
-    port = (info.get("Endpoint") or {}).get("Port") or info.get("DbInstancePort") or 3306
+    port = instance_port(info) or 3306
     ec2 = client("ec2")
     group = our_group_of(ec2, info)
     description = network.rule_description()
