@@ -1,7 +1,8 @@
 """What one access-log line costs, measured directly (make bench runs it in a container of the
 app image, whose stdout goes to Docker's log driver as the app's does). Writes LINES lines per
-way of logging through the real code (gunicorn's Logger.access, or the app's logging), times
-the process's CPU per line, and prints the result as one JSON line at the end."""
+way of logging through the real code (our AccessLogger, gunicorn's own Logger, or the app's
+logging), times the process's CPU per line, and prints the result as one JSON line at the
+end."""
 
 import json
 import logging
@@ -16,6 +17,7 @@ from types import SimpleNamespace
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
+from app.access_log import AccessLogger
 from app.logs import configure_logging
 from bench.log_variants import BufferedAccessLogger
 
@@ -37,7 +39,7 @@ RESPONSE = SimpleNamespace(status="200 OK", sent=187, headers=[
 REQUEST = SimpleNamespace(headers=[("HOST", "127.0.0.1:8000"), ("USER-AGENT", "wrk")])
 
 
-def gunicorn_logger(logger_class=Logger, **settings) -> Logger:
+def gunicorn_logger(logger_class=AccessLogger, **settings) -> Logger:
     cfg = Config()
     cfg.set("accesslog", "-")
     cfg.set("errorlog", "/dev/null")
@@ -53,23 +55,29 @@ def cpu_us_per_line(write) -> float:
     return (time.process_time() - start) * 1e6 / LINES
 
 
+def gunicorn_line(logger_class=AccessLogger, log_format: str = OURS) -> float:
+    """CPU per line through a fresh logger: every gunicorn logger shares the logging module's
+    "gunicorn.access" logger, and each one's setup replaces the handlers the last one set."""
+    logger = gunicorn_logger(logger_class, access_log_format=log_format)
+    took = timedelta(microseconds=4200)
+    spent = cpu_us_per_line(lambda: logger.access(RESPONSE, REQUEST, ENVIRON, took))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    return spent
+
+
 def main() -> None:
     configure_logging("WARNING")
-    took = timedelta(microseconds=4200)
-    ours = gunicorn_logger(access_log_format=OURS)
-    short = gunicorn_logger(access_log_format="%(s)s %(r)s")
-    buffered = gunicorn_logger(BufferedAccessLogger, access_log_format=OURS)
     app_log = logging.getLogger("app.request")
     app_log.setLevel(logging.INFO)
     result = {
-        "ours": cpu_us_per_line(lambda: ours.access(RESPONSE, REQUEST, ENVIRON, took)),
-        "shortlog": cpu_us_per_line(lambda: short.access(RESPONSE, REQUEST, ENVIRON, took)),
-        "buffered": cpu_us_per_line(lambda: buffered.access(RESPONSE, REQUEST, ENVIRON, took)),
+        "ours": gunicorn_line(),
+        "stock": gunicorn_line(Logger),
+        "shortlog": gunicorn_line(log_format="%(s)s %(r)s"),
+        "buffered": gunicorn_line(BufferedAccessLogger),
         "applog": cpu_us_per_line(lambda: app_log.info(
             '%s "%s %s" %s %s %.0fms', "172.18.0.1", "GET", "/api/items/17", 200, 187, 4.2)),
     }  # fmt: skip
-    for handler in buffered.access_log.handlers:
-        handler.flush()
     sys.stdout.flush()
     print(json.dumps({"lines_per_way": LINES, **result}), flush=True)
 

@@ -3,8 +3,9 @@ access log (docker/gunicorn.conf.py):
 
 - `create_app()`: the app logs each request itself (an after_request hook, Python logging to
   stdout), with gunicorn's access log off (GUNICORN_ACCESS_LOG=0);
-- `BufferedAccessLogger`: gunicorn's access log, written 64 lines at a time
-  (`--logger-class bench.log_variants.BufferedAccessLogger`); a crash loses up to 64 lines.
+- `BufferedAccessLogger`: our access log (app/access_log.py), handed to its stream 64 lines at a
+  time (`--logger-class bench.log_variants.BufferedAccessLogger`); a crash loses up to 64
+  lines. A MemoryHandler still writes each line on its own when it flushes.
 """
 
 import logging
@@ -12,9 +13,9 @@ import logging.handlers
 import time
 
 from flask import Flask, Response, g, request
-from gunicorn.glogging import Logger
 
 import app as our_app
+from app.access_log import AccessLogger
 
 log = logging.getLogger("app.request")
 
@@ -38,7 +39,7 @@ def create_app() -> Flask:
     return flask_app
 
 
-class BufferedAccessLogger(Logger):
+class BufferedAccessLogger(AccessLogger):
     def setup(self, cfg) -> None:
         super().setup(cfg)
         for handler in list(self.access_log.handlers):
