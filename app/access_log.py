@@ -13,9 +13,9 @@ class AccessLogger(Logger):  # type: ignore[misc]  # gunicorn publishes no types
     """gunicorn's logger, whose access line is built from only what the format names when that
     is the client, the request line, the status, the size and the time taken (our format).
     gunicorn's own atoms() also copies every request header, response header and environ key
-    and formats a timestamp for each line, most of the line's CPU (docs/benchmarks.md). Any
-    other format gets gunicorn's atoms; the line is the same either way
-    (tests/test_access_log.py)."""
+    and formats a timestamp for each line: about a third of the line's CPU, measured alone
+    (docs/benchmarks.md). Any other format gets gunicorn's atoms; the line is the same either
+    way (tests/test_access_log.py)."""
 
     LEAN = frozenset({"h", "r", "s", "b", "M"})
 
