@@ -83,6 +83,12 @@ def container_cpu_ms(container: str) -> float:
     raise RuntimeError(f"no cgroup CPU counter in {container}")
 
 
+def cpu_ticks(pid: str) -> int:
+    """A host process's CPU so far (utime + stime) in clock ticks; OSError once it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def docker_cpu_ms() -> float:
     """CPU time of dockerd and the containerd shims so far, in ms: where a container's stdout
     goes on its way to the log driver. 0 where they are not visible (Docker Desktop's VM)."""
@@ -90,10 +96,9 @@ def docker_cpu_ms() -> float:
     for pid in subprocess.run(["pgrep", "-f", "dockerd|containerd-shim"], capture_output=True,
                               text=True).stdout.split():  # fmt: skip
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += cpu_ticks(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
     return total * 1000 / os.sysconf("SC_CLK_TCK")
 
 
@@ -140,10 +145,9 @@ def busy_workers(server, connections: int = 8) -> list[float]:
         for pid, ppid, _ in rows:
             if ppid in pids:  # a worker: its parent, gunicorn's master, is in the container too
                 try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    found[pid] = cpu_ticks(pid)
                 except OSError:
                     return {}
-                found[pid] = int(fields[11]) + int(fields[12])
         return found
 
     before = ticks()

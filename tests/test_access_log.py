@@ -4,7 +4,6 @@ the same line gunicorn's own logger writes, built from only the atoms our format
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -15,7 +14,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
 from app.access_log import AccessLogger
-from harness.stack import ROOT, free_port
+from harness.stack import ROOT, free_port, wait_until
 
 OURS = re.search(r"^access_log_format = '(.*)'$",
                  (ROOT / "docker/gunicorn.conf.py").read_text(), re.M)[1]  # fmt: skip
@@ -84,14 +83,7 @@ def test_gunicorn_as_configured_writes_one_line_per_request(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not serve /healthz in 30 s"
-                time.sleep(0.2)
+        wait_until(f"http://127.0.0.1:{port}/healthz", timeout=30)
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/nope?a=1", timeout=2)
     finally:
