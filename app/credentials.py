@@ -147,9 +147,11 @@ def connect_with(
     provider: PasswordProvider,
     connect: Callable[..., Any],
     sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Callable[..., Any]:
     """Open a connection with the provider's login. After error 1045, try the provider's
-    candidates, and again with backoff until its retry window closes; then raise the 1045."""
+    candidates, and again with backoff until its retry window closes (the last try at its
+    end, not before it); then raise the 1045."""
 
     def attempt(params: dict[str, Any], login: Login) -> Any:
         try:
@@ -165,7 +167,7 @@ def connect_with(
         if not isinstance(result, Exception):
             return result
         log.warning("the database refused the password; reading it again (rotation?)")
-        deadline = time.monotonic() + provider.retry_window
+        deadline = clock() + provider.retry_window
         delay = 0.25
         while True:
             for login in provider.candidates():
@@ -174,9 +176,10 @@ def connect_with(
                     provider.accepted(login)
                     log.info("logged in with the password read again")
                     return result
-            if time.monotonic() + delay > deadline:
+            remaining = deadline - clock()
+            if remaining <= 0:  # the last try was at or after the window's end
                 raise result
-            sleep(delay)
+            sleep(min(delay, remaining))
             delay = min(delay * 2, 2.0)
 
     return open_connection

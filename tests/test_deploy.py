@@ -27,7 +27,7 @@ from dotenv import dotenv_values
 
 from app import aws
 from app.config import tls_connect_args
-from app.credentials import IAMToken, SecretPassword, connect_with
+from app.credentials import IAMToken, Login, SecretPassword, connect_with
 from app.settings import Settings
 from harness.stack import ROOT, free_port
 from rdsctl import doctor
@@ -844,7 +844,37 @@ def test_a_wrong_password_gives_up_when_the_window_closes(rotor, standin, certs,
     with pytest.raises(pymysql.err.OperationalError) as refused:
         connect_as(name, standin, certs, provider)
     assert refused.value.args[0] == 1045
-    assert 0.9 < time.monotonic() - started < 10
+    assert 1.0 <= time.monotonic() - started < 10  # its last try at the window's end
+
+
+@pytest.mark.parametrize(("window", "tries"), [(1.0, [0, 0, 0.25, 0.75, 1.0]), (0.0, [0, 0])])
+def test_a_refused_login_is_tried_again_until_the_window_closes(window, tries):
+    """Backoff from 0.25 s, the last try at the window's end, not one sleep short of it (which
+    gave up after 0.75 s of a 1 s window); a window of 0 is one retry."""
+    now, tried = [0.0], []
+
+    class Refused:
+        retry_window = window
+
+        def login(self):
+            return Login(None, "old")
+
+        def candidates(self):
+            return [Login(None, "old")]
+
+        def accepted(self, login):
+            raise AssertionError("nothing was accepted")
+
+    def connect(**params):
+        tried.append(now[0])
+        raise pymysql.err.OperationalError(1045, "Access denied")
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    with pytest.raises(pymysql.err.OperationalError):
+        connect_with(Refused(), connect, sleep=sleep, clock=lambda: now[0])(host="h")
+    assert tried == tries
 
 
 def test_the_secret_is_read_once_not_per_connection(rotor, standin, certs, aws_module,
