@@ -11,7 +11,7 @@ rds-destroy removes all of it and leaves only the final snapshot, whose cost it 
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -198,12 +198,20 @@ def rds_create(wait_minutes: int, poll_seconds: float) -> None:
     click.echo(f"  make deploy-env RDS_INSTANCE={identifier}")
 
 
-def wait_until_available(identifier: str, timeout: float, poll: float) -> dict[str, Any]:
-    start = time.monotonic()
+def wait_until_available(
+    identifier: str,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Describe the instance every `poll` seconds until it is available, the last time at the
+    end of `timeout` (not one poll short of it)."""
+    start = clock()
     while True:
         info = describe_instance(identifier)
         status = info["DBInstanceStatus"]
-        elapsed = time.monotonic() - start
+        elapsed = clock() - start
         click.echo(f"  {identifier}: {status} ({elapsed // 60:.0f}m {elapsed % 60:02.0f}s)")
         if status == "available" and info.get("Endpoint"):
             return info
@@ -211,12 +219,12 @@ def wait_until_available(identifier: str, timeout: float, poll: float) -> dict[s
             raise click.ClickException(
                 f"{identifier} is {status}\n  fix: see the RDS console's events for the instance"
             )
-        if elapsed + poll > timeout:
+        if elapsed >= timeout:
             raise click.ClickException(
                 f"{identifier} is still {status} after {timeout / 60:.0f} minutes\n"
                 "  fix: it keeps going; run make rds-create again later to wait for it"
             )
-        time.sleep(poll)
+        sleep(min(poll, timeout - elapsed))
 
 
 def our_group_of(ec2: Any, info: Mapping[str, Any]) -> dict[str, Any]:

@@ -555,7 +555,11 @@ def test_the_stack_rides_out_a_password_rotation_under_load(
         threads = [threading.Thread(target=load) for _ in range(3)]
         for thread in threads:
             thread.start()
-        time.sleep(3)
+        # Each worker's first connection reads the secret and makes a TLS session: on 2 busy
+        # cores that can take seconds, so wait for answers rather than for a fixed time.
+        until = time.monotonic() + 60
+        while len(statuses) <= 10 and time.monotonic() < until:
+            time.sleep(0.1)
         before = len(statuses)
         # createSecret: the new version, labelled AWSPENDING
         current = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
@@ -822,17 +826,21 @@ def test_during_a_rotation_the_pending_version_is_tried(rotor, standin, certs, a
     assert provider.login().password == "pending"
 
 
-def test_a_secret_updated_before_the_server_is_waited_for(rotor, standin, certs, aws_module):
+def test_a_secret_updated_before_the_server_is_waited_for(
+    rotor, standin, certs, aws_module, caplog
+):
     name, arn, set_server_password = rotor
     provider = SecretPassword(arn, "eu-west-1")
     aws_module.client("secretsmanager").put_secret_value(
         SecretId=arn, SecretString=json.dumps({"username": name, "password": "later"})
     )
+    assert provider.login().password == "later"  # read now: the timer starts after the slow part
     threading.Timer(1.5, set_server_password, args=("later",)).start()
     started = time.monotonic()
     with connect_as(name, standin, certs, provider):
         pass
     assert time.monotonic() - started >= 1.0
+    assert "reading it again" in caplog.text  # refused first, then waited for
 
 
 def test_a_wrong_password_gives_up_when_the_window_closes(rotor, standin, certs, aws_module):

@@ -131,7 +131,7 @@ def test_unreachable_database_at_start_fails_migrate_and_keeps_app_down(tmp_path
         "services:\n  migrate:\n    environment:\n      DB_HOST: db-that-does-not-exist\n"
         "  app:\n    environment:\n      DB_HOST: db-that-does-not-exist\n"
     )
-    stack = Stack("nodb", files=("docker-compose.yml", str(override)), MIGRATE_WAIT_TIMEOUT="6")
+    stack = Stack("nodb", files=("docker-compose.yml", str(override)), MIGRATE_WAIT_TIMEOUT="10")
     try:
         up = stack.compose("up", "--build", "--detach", "--wait", check=False, timeout=600)
         assert up.returncode != 0
@@ -140,7 +140,7 @@ def test_unreachable_database_at_start_fails_migrate_and_keeps_app_down(tmp_path
             "waiting for database at mysql+pymysql://migrator:***@db-that-does-not-exist" in migrate
         )
         assert "(attempt 3)" in migrate  # it retried, with backoff
-        assert "still unreachable after 6s" in migrate
+        assert "still unreachable after 10s" in migrate
         assert stack.container("migrate")["State"]["ExitCode"] == 1
         assert stack.container("app")["State"]["StartedAt"].startswith(
             "0001-01-01"

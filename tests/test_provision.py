@@ -398,13 +398,21 @@ def test_an_instance_still_being_created_has_no_endpoint_yet(aws_env, monkeypatc
     assert "Traceback" not in result.output
 
 
-def test_wait_loop_gives_up_after_its_timeout(monkeypatch):
-    statuses = iter(["creating", "creating", "creating", "creating"])
-    monkeypatch.setattr(
-        provision, "describe_instance", lambda name: {"DBInstanceStatus": next(statuses)}
-    )
+def test_wait_loop_gives_up_after_its_timeout_with_a_last_look_at_its_end(monkeypatch):
+    now, looked = [0.0], []
+
+    def describe(name):
+        looked.append(now[0])
+        return {"DBInstanceStatus": "creating"}
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    monkeypatch.setattr(provision, "describe_instance", describe)
     with pytest.raises(click.ClickException, match="still creating after"):
-        provision.wait_until_available("slow-db", timeout=0.25, poll=0.1)
+        provision.wait_until_available("slow-db", timeout=60, poll=25, sleep=sleep,
+                                       clock=lambda: now[0])  # fmt: skip
+    assert looked == [0, 25, 50, 60]  # not given up at 50 s, one poll short of the minute
 
 
 def aws_error(code, message="") -> ClientError:
