@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -105,14 +106,27 @@ class Stack:
         return wait_until(self.url + path, status, timeout)
 
 
+def eventually(check: Callable[[], bool], timeout: float, every: float = 0.2) -> bool:
+    """Call check() every `every` seconds until it is true or `timeout` seconds have passed;
+    its last answer."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
 def wait_until(url: str, status: int = 200, timeout: float = 90) -> float:
     """Poll until GET url answers `status`; return the seconds it took."""
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
+
+    def answers() -> bool:
         try:
-            if requests.get(url, timeout=3).status_code == status:
-                return time.monotonic() - start
+            return requests.get(url, timeout=3).status_code == status
         except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer {status} within {timeout}s")
+            return False
+
+    if not eventually(answers, timeout):
+        raise AssertionError(f"{url} did not answer {status} within {timeout}s")
+    return time.monotonic() - start

@@ -29,7 +29,7 @@ from app import aws
 from app.config import tls_connect_args
 from app.credentials import IAMToken, Login, SecretPassword, connect_with
 from app.settings import Settings
-from harness.stack import ROOT, free_port
+from harness.stack import ROOT, eventually, free_port
 from rdsctl import doctor
 from rdsctl.cli import rdsctl
 from rdsctl.target import Target
@@ -557,9 +557,7 @@ def test_the_stack_rides_out_a_password_rotation_under_load(
             thread.start()
         # Each worker's first connection reads the secret and makes a TLS session: on 2 busy
         # cores that can take seconds, so wait for answers rather than for a fixed time.
-        until = time.monotonic() + 60
-        while len(statuses) <= 10 and time.monotonic() < until:
-            time.sleep(0.1)
+        eventually(lambda: len(statuses) > 10, timeout=60, every=0.1)
         before = len(statuses)
         # createSecret: the new version, labelled AWSPENDING
         current = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
