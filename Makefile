@@ -27,7 +27,7 @@ endif
 export FLASK_APP := app.cli:app_for_the_command_line
 RDSCTL := $(BIN)/python -m rdsctl
 
-.PHONY: help install run test test-stack test-all lint lint-actions hooks image image-check smoke \
+.PHONY: help install run test test-rdsctl test-stack test-fuzz test-browser test-all test-db-stop lint lint-actions hooks image image-check smoke \
 	format lock up down logs ps migrate revision debug shell seed \
 	db-shell clean \
 	docker-check deploy-env deploy-env-local doctor bench bench-devloop \
@@ -36,12 +36,22 @@ RDSCTL := $(BIN)/python -m rdsctl
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements/dev.txt
+$(BIN)/.installed: requirements/dev.txt requirements/uv.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "this project needs Python 3.11 or later; $(PYTHON) is $$($(PYTHON) -V 2>&1)"; \
 		echo "  fix: make install PYTHON=python3.12 (or another 3.11+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	@# uv installs the lock in seconds, hashes checked; pip where uv cannot be had (minutes).
+	@if $(BIN)/pip install --quiet --require-hashes -r requirements/uv.txt; then \
+		echo "$(BIN)/uv pip sync --require-hashes requirements/dev.txt"; \
+		$(BIN)/uv pip sync --quiet --require-hashes --python $(BIN)/python requirements/dev.txt; \
+	else \
+		echo "uv could not be installed: pip installs requirements/dev.txt instead"; \
+		$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt; \
+	fi
+	@# The project importable from any folder, as an editable install would make it, in a .pth
+	@# file that no installer's sync removes (it belongs to no package).
+	@echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/flask-rds-starter.pth"
 	@touch $@
 
 install: $(BIN)/.installed ## Make .venv from the lock file (app, tests, lint, pandas)
@@ -52,17 +62,34 @@ run: install ## Serve the API at http://127.0.0.1:5000 (PORT=...): SQLite unless
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --port $(PORT)
 
-# The inner loop leaves out what needs the Compose stack, the RDS stand-in, or minutes.
-INNER_LOOP := not e2e and not faults and not deploy and not fuzz and not harness
+# The suites, one folder each under tests/. make test is the inner loop: what a user of this
+# template edits (models, schemas, the API, the CLI, migrations, settings), in seconds.
+# pytest would import every installed plugin at start (hypothesis, schemathesis: 1.5 s of
+# each run); the suites that use one name it.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD := 1
+FUZZ_PLUGINS := -p schemathesis.pytest.plugin -p _hypothesis_pytestplugin
+test: install ## The inner loop (tests/app): on MySQL (a kept container) when Docker runs, else SQLite
+	$(BIN)/python -m pytest tests/app $(PYTEST_ARGS)
 
-test: install ## The inner loop: the app's tests on MySQL (testcontainers) when Docker answers, else SQLite
-	$(BIN)/python -m pytest -m "$(INNER_LOOP)" $(PYTEST_ARGS)
+test-rdsctl: install ## rdsctl against moto and the RDS stand-in, the migrate command (tests/rdsctl)
+	$(BIN)/python -m pytest tests/rdsctl $(PYTEST_ARGS)
 
-test-stack: install ## What the inner loop leaves out: the Compose stack, faults, RDS stand-in, fuzzing
-	$(BIN)/python -m pytest -m "not ($(INNER_LOOP))" $(PYTEST_ARGS)
+test-stack: install ## The Compose stack end to end, faults, the debugger, the RDS override (tests/stack)
+	$(BIN)/python -m pytest tests/stack $(PYTEST_ARGS)
 
-test-all: install ## Every test: the inner loop plus test-stack, in one run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test-fuzz: install ## Generated requests over every endpoint, CONTRACT_EXAMPLES each (tests/fuzz)
+	$(BIN)/python -m pytest $(FUZZ_PLUGINS) tests/fuzz $(PYTEST_ARGS)
+
+test-browser: install ## Swagger UI at /docs/ driven in headless Chromium (tests/browser)
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+test-all: install ## Every suite in one run
+	$(BIN)/python -m pytest $(FUZZ_PLUGINS) tests $(PYTEST_ARGS)
+
+test-db-stop: ## Remove the MySQL container make test keeps between runs
+	@ids=$$(docker ps -aq --filter label=flask-rds-starter.test-db 2>/dev/null); \
+	  if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "removed the kept test database"; \
+	  else echo "no kept test database"; fi
 
 # The checks live in .pre-commit-config.yaml (local hooks, the venv's tools): make lint, the
 # commit hook (make hooks) and CI run the same ones.
@@ -90,7 +117,7 @@ format: install ## Format the code with ruff
 
 # Each requirements/X.in gives X.txt, pinned with hashes for every platform. The header uv writes
 # is the command Dependabot reads back (--universal, --python-version, the .in last).
-LOCKS := app aws dev debug
+LOCKS := app aws dev debug uv
 lock: install ## Re-resolve requirements/*.txt from requirements/*.in (after editing a .in)
 	@for name in $(LOCKS); do \
 		$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
@@ -192,7 +219,8 @@ rds-start: install ## Start the stopped dev instance again
 rds-destroy: install ## Delete the instance rds-create made and all made for it; final snapshot first
 	$(RDSCTL) rds-destroy
 
-clean: ## Remove the stack with its volume and image, the venv and caches
+clean: ## Remove the stack with its volume and image, the kept test database, the venv and caches
 	-docker compose down --volumes --remove-orphans --rmi local 2>/dev/null
+	-@$(MAKE) --no-print-directory test-db-stop
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -5,6 +5,7 @@ boto3 is the optional ``aws`` extra, imported only when a call is made: the serv
 unless a setting (DB_PASSWORD_SECRET_ARN, DB_IAM_AUTH) asks for it.
 """
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -41,6 +42,7 @@ def client(service: str, region: str | None = None) -> Any:
     session keeps the first ones it found). Timeouts are short: a request waits on it."""
     try:
         import boto3
+        import botocore.session
         from botocore.config import Config
     except ImportError:
         raise AWSError(
@@ -49,7 +51,21 @@ def client(service: str, region: str | None = None) -> Any:
         ) from None
     config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard"})
     with calling(f"make an AWS {service} client"):
-        return boto3.session.Session().client(service, region_name=region, config=config)
+        session = botocore.session.get_session()
+        session.register_component("data_loader", service_models())
+        return boto3.session.Session(botocore_session=session).client(
+            service, region_name=region, config=config
+        )
+
+
+@functools.cache
+def service_models() -> Any:
+    """botocore's loader of service models, shared by every session of the process: each new
+    session would read and parse the same JSON files again (about two thirds of a client's
+    making)."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from app import create_app, items
 from app.extensions import db
 from app.models import Item
 from app.schemas import ItemCreate
-from tests.databases import migrate_database, settings_for
+from tests.support.databases import migrate_database, settings_for
 
 pytestmark = pytest.mark.mysql
 

@@ -4,11 +4,8 @@ rejected request, and whatever is accepted comes back verbatim."""
 import json
 from urllib.parse import quote
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-pytestmark = pytest.mark.fuzz
 
 FUZZ = settings(
     max_examples=120,

@@ -1,114 +1,40 @@
-"""`rdsctl doctor`, `make rds-users` and `make deploy-env` against an RDS stand-in: a MySQL
-container that requires TLS, with a certificate from a test CA that names "localhost" (and not
-127.0.0.1), and an RDS-like master user whose password is in a secret.
+"""`rdsctl doctor`, `make rds-users` and `make deploy-env` against the RDS stand-in
+(tests/support/standin.py), and app/credentials.py's rotation-proof logins on it.
 
 The AWS parts (describe_db_instances, Secrets Manager, security groups, IAM tokens) run against
-moto's server mode. The containers (make migrate, make up after deploy-env) authenticate with
-a profile from a throwaway shared config directory, as a developer's ~/.aws.
+moto's server mode.
 """
 
 import json
-import os
 import secrets
-import shutil
 import stat
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pymysql
 import pytest
-from click.testing import CliRunner
 from dotenv import dotenv_values
 
 from app import aws
 from app.config import tls_connect_args
 from app.credentials import IAMToken, Login, SecretPassword, connect_with
 from app.settings import Settings
-from harness.stack import ROOT, eventually, free_port
+from harness.stack import ROOT, free_port
 from rdsctl import doctor
-from rdsctl.cli import rdsctl
 from rdsctl.target import Target
 from rdsctl.users import user_statements
-from tests.conftest import point_at_moto
-from tests.databases import require_docker
-from tests.tlsfiles import make_ca, make_server_cert
-
-pytestmark = pytest.mark.deploy
-
-ADMIN_PASSWORD = "admin-standin-pw"  # noqa: S105 - a throwaway test container's
-RDS_MASTER_GRANTS = (
-    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
-    "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
-    "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
-    "EVENT, TRIGGER"
+from tests.support.aws import Tool
+from tests.support.standin import (
+    ADMIN_PASSWORD,
+    on_standin,
+    passwords,
+    root_target,
+    target,
+    user_secret,
 )
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("certs")
-    ca_key, ca_cert = make_ca(directory, "standin-ca")
-    make_ca(directory, "other-ca")
-    make_server_cert(directory, ca_key, ca_cert, ["localhost"])
-    for path in [directory, *directory.iterdir()]:  # readable by the container's mysql user
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def standin(certs, tmp_path_factory):
-    """The RDS stand-in, with an `app` database, an RDS-like master user and a limited user."""
-    image = os.environ.get("RDS_STANDIN_IMAGE") or os.environ.get("MYSQL_IMAGE", "mysql:8.4")
-    require_docker(image)
-    from testcontainers.community.mysql import MySqlContainer
-
-    conf = tmp_path_factory.mktemp("conf")
-    shutil.copy(ROOT / "docker/mysql/conf.d/rds.cnf", conf / "rds.cnf")
-    (conf / "standin.cnf").write_text(
-        "[mysqld]\nrequire-secure-transport = ON\n"
-        "ssl-ca = /etc/mysql/certs/standin-ca.pem\n"
-        "ssl-cert = /etc/mysql/certs/server-cert.pem\n"
-        "ssl-key = /etc/mysql/certs/server-key.pem\n"
-    )
-    for path in [conf, *conf.iterdir()]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    container = MySqlContainer(image, dialect="pymysql", username="root", password="standin-root")
-    container.with_tmpfs_mount("/var/lib/mysql")
-    container.with_volume_mapping(str(conf), "/etc/mysql/conf.d")
-    container.with_volume_mapping(str(certs), "/etc/mysql/certs")
-    container.start()
-    port = int(container.get_exposed_port(3306))
-    root = Target("localhost", port, "mysql", "root", "standin-root", "verify-full",
-                  str(certs / "standin-ca.pem"))  # fmt: skip
-    with root.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE DATABASE app")
-        cursor.execute(f"CREATE USER admin@'%' IDENTIFIED BY '{ADMIN_PASSWORD}'")
-        cursor.execute(f"GRANT {RDS_MASTER_GRANTS} ON *.* TO admin@'%' WITH GRANT OPTION")
-        cursor.execute("CREATE USER limited@'%' IDENTIFIED BY 'limited-pw'")
-        cursor.execute("CREATE USER reader@'%' IDENTIFIED BY 'reader-pw'")
-        cursor.execute("GRANT SELECT ON app.* TO reader@'%'")
-    yield port
-    container.stop()
-
-
-def target(standin, certs, **changes) -> Target:
-    values = dict(
-        host="localhost",
-        port=standin,
-        database="app",
-        user="admin",
-        password=ADMIN_PASSWORD,
-        tls="verify-full",
-        ca=str(certs / "standin-ca.pem"),
-        connect_timeout=3,
-    )
-    values.update(changes)
-    return Target(**values)
 
 
 def check(t: Target, **options) -> tuple[bool, str]:
@@ -229,83 +155,6 @@ def test_proxy_endpoint_warns():
 # --- the success path, end to end ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def aws_module(moto_server):
-    """boto3 against moto, for the whole module."""
-    with pytest.MonkeyPatch.context() as patch:
-        yield point_at_moto(patch, moto_server)
-
-
-@pytest.fixture(scope="module")
-def aws_profile(moto_server, tmp_path_factory) -> dict[str, str]:
-    """A throwaway ~/.aws, private to a user that is not the image's (uid 4242 when run as
-    root), with two profiles: `standin` reaches moto on 127.0.0.1 (host network), `bridge`
-    through host.docker.internal (a bridge network, as the RDS override runs)."""
-    port = moto_server.rsplit(":", 1)[1]
-    home = tmp_path_factory.mktemp("aws-home") / ".aws"
-    home.mkdir()
-    (home / "config").write_text(
-        f"[profile standin]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:{port}\n\n"
-        f"[profile bridge]\nregion = eu-west-1\nendpoint_url = http://host.docker.internal:{port}\n"
-    )
-    keys = "aws_access_key_id = testing\naws_secret_access_key = testing\n"
-    (home / "credentials").write_text(f"[standin]\n{keys}\n[bridge]\n{keys}")
-    (home / "sso" / "cache").mkdir(parents=True)  # the override mounts it writable
-    uid = 4242 if os.geteuid() == 0 else os.getuid()
-    for path in (home, home / "sso", home / "sso" / "cache", home / "config", home / "credentials"):
-        path.chmod(0o700 if path.is_dir() else 0o600)
-        if os.geteuid() == 0:
-            os.chown(path, uid, uid)
-    return {"AWS_CONFIG_DIR": str(home), "AWS_UID": str(uid), "AWS_GID": str(uid),
-            "AWS_PROFILE": "standin"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def master_secret(aws_module) -> str:
-    """The master user's password in a secret, as RDS's managed secret holds it."""
-    secret = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
-    return str(
-        aws_module.client("secretsmanager").create_secret(
-            Name="rds!db-standin", SecretString=secret
-        )["ARN"]
-    )
-
-
-class Tool:
-    """rdsctl run in this process, as `python -m rdsctl` would run it."""
-
-    def invoke(self, args, env=None):
-        return CliRunner().invoke(rdsctl, args, env={"MYSQL_PORT": "1", **(env or {})})
-
-
-@pytest.fixture
-def cli():
-    return Tool()
-
-
-def on_standin(standin, certs, *extra) -> list[str]:
-    return ["--endpoint", "localhost", "--port", str(standin), "--database", "app",
-            "--ca", str(certs / "standin-ca.pem"), *extra]  # fmt: skip
-
-
-def user_secret(boto3, role: str, where: str = "localhost") -> dict:
-    secretsmanager = boto3.client("secretsmanager")
-    name = f"flask-rds-starter/{where}/app/{role}"
-    value = secretsmanager.get_secret_value(SecretId=name)
-    return {**json.loads(value["SecretString"]), "ARN": value["ARN"]}
-
-
-@pytest.fixture(scope="module")
-def users(aws_module, standin, certs, master_secret) -> dict:
-    """make rds-users on the stand-in: the output and the two users' secrets."""
-    result = Tool().invoke(
-        ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret]
-    )
-    assert result.exit_code == 0, result.output
-    app, migrator = user_secret(aws_module, "app"), user_secret(aws_module, "migrator")
-    return {"output": result.output, "app": app, "migrator": migrator}
-
-
 def login(standin, certs, user: str, password: str):
     return target(standin, certs, user=user, password=password).connect(database="app")
 
@@ -353,23 +202,6 @@ def test_rds_users_iam_variant_creates_the_app_user_with_the_rds_plugin():
         ("app",),
     )
     assert statements[2] == ("GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.* TO %s@'%%'", ("app",))
-
-
-@pytest.fixture(scope="module")
-def env_file(tmp_path_factory):
-    return tmp_path_factory.mktemp("deploy") / ".env.rds"
-
-
-@pytest.fixture(scope="module")
-def deployed(users, standin, certs, env_file):
-    """.env.rds as make deploy-env writes it for the stand-in, and what it printed."""
-    result = Tool().invoke(["deploy-env", *on_standin(standin, certs), "--output", str(env_file)])
-    yield env_file, result
-    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
-
-
-def passwords(users) -> list[str]:
-    return [ADMIN_PASSWORD, users["app"]["password"], users["migrator"]["password"]]
 
 
 def test_deploy_env_names_secrets_and_users_never_a_password(deployed, users, master_secret):
@@ -448,150 +280,6 @@ def test_deploy_env_refuses_plain_text(cli, standin, certs, tmp_path):
     assert "verified TLS only" in result.output
     assert "truststore.pki.rds.amazonaws.com" in result.output
     assert not env_file.exists()
-
-
-def compose_rds(env_file, *args, env=None, standin=True):
-    """The stack with the RDS override. This test's override (standin=True) puts migrate and
-    app on the host network so that "localhost", the name the stand-in's certificate carries,
-    reaches it. AWS credentials come only from `env` (a profile), never from this process."""
-    files = ["docker-compose.yml", "docker/compose.rds.yml"]
-    files += ["tests/compose.standin.yml"] if standin else []
-    command = ["docker", "compose", "--env-file", ".env.example"]
-    for file in files:
-        command += ["-f", file]
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    full_env.update({"RDS_ENV_FILE": str(env_file), **(env or {})})
-    full_env.setdefault("COMPOSE_PROJECT_NAME", f"rds-{secrets.token_hex(3)}")
-    full_env["APP_IMAGE"] = "flask-rds-starter-app:rds-e2e"
-    full_env["MIGRATE_IMAGE"] = "flask-rds-starter-migrate:rds-e2e"
-    return subprocess.run([*command, *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=900)  # fmt: skip
-
-
-def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
-    standin, certs, deployed, users, aws_profile
-):
-    env_file, _ = deployed
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile}
-    try:
-        unconfirmed = compose_rds(env_file, "run", "--rm", "--build", "migrate", env=project)
-        output = unconfirmed.stdout + unconfirmed.stderr
-        assert unconfirmed.returncode == 3, output
-        assert "CREATE TABLE items" in output
-        assert "not applied" in output and "CONFIRM=yes" in output
-
-        confirmed = compose_rds(
-            env_file, "run", "--rm", "migrate", env={**project, "CONFIRM": "yes"}
-        )
-        output += confirmed.stdout + confirmed.stderr
-        assert confirmed.returncode == 0, output
-        assert "Running upgrade 57914ccb74d9 -> 3b1f6c2d9a10" in output
-        for password in passwords(users):
-            assert password not in output
-    finally:
-        compose_rds(env_file, "down", "--remove-orphans", env=project)
-    passed, out = check(target(standin, certs))
-    assert passed, out
-    assert "at head (3b1f6c2d9a10)" in out
-    assert "require_secure_transport" in out
-    admin = target(standin, certs).connect(database="app")
-    with admin as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM information_schema.tables "
-                           "WHERE table_schema = 'app' AND table_name = 'items'")  # fmt: skip
-        assert cursor.fetchone()[0] == 1
-
-
-def test_containers_read_the_secrets_with_a_profile_over_the_bridge(deployed, users, aws_profile):
-    """The RDS override as a developer runs it: a bridge network, their ~/.aws (mode 0600, not
-    the image user's) mounted, the container running as its owner; moto on this machine."""
-    env_file, _ = deployed
-    code = (
-        "import boto3, json, os; s = boto3.client('secretsmanager');"
-        "v = s.get_secret_value(SecretId='flask-rds-starter/localhost/app/app');"
-        "print('user', json.loads(v['SecretString'])['username'], 'uid', os.getuid())"
-    )
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
-               "AWS_PROFILE": "bridge"}  # fmt: skip
-    try:
-        result = compose_rds(env_file, "run", "--rm", "--build", "migrate", "python", "-c", code,
-                             env=project, standin=False)  # fmt: skip
-    finally:
-        compose_rds(env_file, "down", "--remove-orphans", env=project, standin=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"user app uid {aws_profile['AWS_UID']}" in result.stdout
-
-
-def test_the_stack_rides_out_a_password_rotation_under_load(
-    standin, certs, deployed, users, aws_module, aws_profile
-):
-    """Secrets Manager's rotation, step by step, while requests run: the new password goes
-    into AWSPENDING, then onto the server, then becomes AWSCURRENT. The app recycles its
-    connections every 3 s (tests/compose.standin.yml), so new connections meet each step.
-    Every request from before the change until 30 s after must succeed, with no restart."""
-    env_file, _ = deployed
-    port = free_port()
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
-               "STANDIN_APP_PORT": str(port), "CONFIRM": "yes"}  # fmt: skip
-    secretsmanager = aws_module.client("secretsmanager")
-    arn = users["app"]["ARN"]
-    new_password = "rotated-" + secrets.token_hex(12)
-    statuses: list = []
-    stop = threading.Event()
-
-    def load():
-        while not stop.is_set():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/items", timeout=15) as r:
-                    statuses.append(r.status)
-            except urllib.error.HTTPError as exc:
-                statuses.append(exc.code)
-            except OSError as exc:
-                statuses.append(f"{type(exc).__name__}: {exc}")
-            time.sleep(0.02)
-
-    try:
-        up = compose_rds(env_file, "up", "--build", "--detach", "--wait", env=project)
-        assert up.returncode == 0, up.stdout + up.stderr
-        threads = [threading.Thread(target=load) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        # Each worker's first connection reads the secret and makes a TLS session: on 2 busy
-        # cores that can take seconds, so wait for answers rather than for a fixed time.
-        eventually(lambda: len(statuses) > 10, timeout=60, every=0.1)
-        before = len(statuses)
-        # createSecret: the new version, labelled AWSPENDING
-        current = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
-        pending = secretsmanager.put_secret_value(
-            SecretId=arn, SecretString=json.dumps({**current, "password": new_password}),
-            VersionStages=["AWSPENDING"],
-        )["VersionId"]  # fmt: skip
-        # setSecret: the server now wants the new password; AWSCURRENT still holds the old one
-        with target(standin, certs).connect() as connection, connection.cursor() as cursor:
-            cursor.execute("ALTER USER 'app'@'%%' IDENTIFIED BY %s", (new_password,))
-        changed = time.monotonic()
-        time.sleep(5)  # testSecret
-        # finishSecret: AWSCURRENT moves to the new version
-        stages = secretsmanager.describe_secret(SecretId=arn)["VersionIdsToStages"]
-        old = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
-        secretsmanager.update_secret_version_stage(
-            SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
-            RemoveFromVersionId=old,
-        )  # fmt: skip
-        time.sleep(max(0.0, changed + 30 - time.monotonic()))
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        logs = compose_rds(env_file, "logs", "--no-color", env=project)
-    finally:
-        stop.set()
-        compose_rds(env_file, "down", "--remove-orphans", env=project)
-    failed = [s for s in statuses if not (isinstance(s, int) and 200 <= s < 300)]
-    assert before > 10 and len(statuses) > before + 100, (before, len(statuses))
-    assert not failed, f"{len(failed)} of {len(statuses)} failed: {sorted(set(map(str, failed)))}"
-    assert "reading it again" in logs.stdout  # the refusals happened, and were ridden out
-    for password in [*passwords(users), new_password]:
-        assert password not in logs.stdout + logs.stderr
-        assert password not in env_file.read_text()
 
 
 def test_doctor_command_reads_the_env_file(cli, deployed):
@@ -776,8 +464,7 @@ def test_no_aws_credentials_is_explained(monkeypatch, cli, tmp_path):
 def rotor(standin, certs, aws_module):
     """A user on the stand-in and its secret: (secret ARN, set_server_password)."""
     name = "rotor" + secrets.token_hex(3)
-    root = Target("localhost", standin, "mysql", "root", "standin-root", "verify-full",
-                  str(certs / "standin-ca.pem"))  # fmt: skip
+    root = root_target(standin, certs)
 
     def set_server_password(password: str) -> None:
         with root.connect() as connection, connection.cursor() as cursor:
@@ -948,7 +635,7 @@ def test_tls_is_not_claimed_when_a_login_fails_without_tls_required(standin, cer
 def test_grants_held_through_a_role_count(standin, certs):
     """RDS's master user holds rds_superuser_role (MySQL 8.0.36 on): SHOW GRANTS alone shows
     the role, not what it grants."""
-    root = target(standin, certs, user="root", password="standin-root")
+    root = root_target(standin, certs)
     with root.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE ROLE IF NOT EXISTS rds_superuser_role_test")
         cursor.execute("GRANT ALL ON app.* TO rds_superuser_role_test")
@@ -962,7 +649,7 @@ def test_grants_held_through_a_role_count(standin, certs):
 
 
 def test_time_zone_system_on_a_utc_host_is_not_a_difference(standin, certs):
-    t = target(standin, certs, user="root", password="standin-root")
+    t = root_target(standin, certs)
     with t.connect() as connection:
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION time_zone = 'SYSTEM'")  # what RDS reports
@@ -1011,8 +698,7 @@ def test_rds_users_refuses_names_that_would_reset_the_master(cli, standin, certs
 def test_the_alternating_users_rotation_switches_the_user(rotor, standin, certs, aws_module):
     """Secrets Manager's alternating-users rotation moves the secret to a clone of the user."""
     name, arn, set_server_password = rotor
-    root = Target("localhost", standin, "mysql", "root", "standin-root", "verify-full",
-                  str(certs / "standin-ca.pem"))  # fmt: skip
+    root = root_target(standin, certs)
     with root.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE USER IF NOT EXISTS {name}_clone@'%' IDENTIFIED BY 'clone-pw'")
     provider = SecretPassword(arn, "eu-west-1")
@@ -1072,9 +758,9 @@ def test_create_allow_users_deploy_revoke_destroy_leaves_only_the_final_snapshot
 ):
     """The whole life of a development instance on moto, with the stand-in as its endpoint
     (users of their own and a database of its own, so the module's users stay as they are)."""
-    from tests import aws_canned
+    from tests.support import canned
 
-    aws_canned.install(monkeypatch)
+    canned.install(monkeypatch)
     name, env_file = "life-db", tmp_path / ".env.rds"
     create = {"RDS_INSTANCE": name, "MYSQL_IMAGE": "mysql:8.4", "CONFIRM": "yes",
               "RDS_POLL_SECONDS": "0.1", "RDS_PUBLIC": "1"}  # fmt: skip

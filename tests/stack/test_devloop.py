@@ -10,11 +10,7 @@ import pytest
 import requests
 
 from harness.devloop import ORIGINAL, SETTLE_SECONDS, dev_stack, edit_and_wait, timed_edits
-from harness.stack import base_images, eventually
-from tests.databases import require_docker
-
-pytestmark = pytest.mark.e2e
-require_docker(*base_images())
+from harness.stack import eventually
 
 
 @pytest.fixture(scope="module")

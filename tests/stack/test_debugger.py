@@ -10,11 +10,7 @@ import time
 import pytest
 import requests
 
-from harness.stack import ROOT, Stack, base_images, free_port
-from tests.databases import require_docker
-
-pytestmark = pytest.mark.e2e
-require_docker(*base_images())
+from harness.stack import ROOT, Stack, free_port
 
 FILES = ("docker-compose.yml", "docker-compose.override.yml", "docker/compose.debug.yml")
 

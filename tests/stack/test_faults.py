@@ -11,12 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from harness.stack import ROOT, Stack, base_images
-from tests.databases import require_docker
-
-pytestmark = pytest.mark.faults
-require_docker(*base_images())  # the whole module skips in one line without them
-
+from harness.stack import ROOT, Stack
 
 PASSWORDS = ("app-local-only", "migrator-local-only", "root-local-only")
 

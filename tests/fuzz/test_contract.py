@@ -2,8 +2,8 @@
 for every operation, no server error, no status code the document does not list, no response
 that breaks its documented schema or content type.
 
-CONTRACT_EXAMPLES sets how many requests per operation (5 by default, a few hundred in CI's
-full run); the database is the suite's (SQLite, or MySQL when Docker runs).
+CONTRACT_EXAMPLES sets how many requests per operation (200, everywhere it runs: make test-fuzz,
+CI); the database is the suite's (SQLite, or MySQL when Docker runs).
 """
 
 import os
@@ -18,9 +18,9 @@ from schemathesis.checks import (
 )
 
 from app import create_app
-from tests.databases import settings_for
+from tests.support.databases import settings_for
 
-EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "200"))
 # What the document promises. Not positive_data_acceptance: JSON Schema cannot say "at least
 # one visible character" or "no NUL", so some documented-valid names are rightly refused (422).
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,

@@ -1,10 +1,14 @@
-"""Database servers for the test suite: MySQL in a container, an existing server, or SQLite.
+"""Database servers for the test suite: an existing server, MySQL in a kept container, or SQLite.
 
 Every run works in databases of its own (test_<random>), created and dropped here, so that
 TEST_DATABASE_URL can name a shared server without its data being touched.
+
+The MySQL container outlives the run: the next run finds it again by its label and skips the
+cold start (about 7 s). testcontainers starts it, with its reaper (Ryuk) kept away from this
+one container, which would otherwise remove it when the run ends; `make test-db-stop` does.
 """
 
-import inspect
+import hashlib
 import os
 import secrets
 import shutil
@@ -24,16 +28,20 @@ from app.settings import Settings
 from harness.stack import ROOT, docker_available
 
 DEFAULT_MYSQL_IMAGE = "mysql:8.4"
+KEPT = "flask-rds-starter.test-db"  # the label the suite finds its container by
+ROOT_PASSWORD = "test-root"  # noqa: S105 - a local throwaway server, published on 127.0.0.1
 
 
 def settings_for(url: URL | str, **changes: Any) -> Settings:
-    """Settings for a test: the defaults and `changes`, nothing from the environment or .env."""
+    """Settings for a test: the defaults and `changes`, nothing from the environment or .env.
+    No TLS to the test server: a handshake costs about 28 ms, as much as several tests; the
+    Compose stack's tests and the RDS stand-in's test TLS."""
     if isinstance(url, URL):
         url = url.render_as_string(hide_password=False)
-    return Settings().replace(testing=True, database_url=url, **changes)
+    return Settings().replace(testing=True, database_url=url, **{"db_tls": "disabled", **changes})
 
 
-def migrate_database(url) -> None:
+def migrate_database(url: URL | str) -> None:
     """Build the schema the way production does: by running the migrations."""
     app = create_app(settings_for(url))
     with app.app_context():
@@ -44,11 +52,14 @@ def migrate_database(url) -> None:
 class DatabaseServer:
     """A server on which databases can be created and dropped."""
 
-    def __init__(self, admin_url: URL | None, description: str, container=None):
+    def __init__(self, admin_url: URL | None, description: str, container: Any = None):
         self.admin_url = admin_url  # None for SQLite
         self.description = description
-        self.container = container
+        self.container = container  # stopped at the end of the run, unless kept
         self._sqlite_dir = None if admin_url else Path(tempfile.mkdtemp(prefix="tests-sqlite-"))
+        self._admin = (
+            sa.create_engine(admin_url, isolation_level="AUTOCOMMIT") if admin_url else None
+        )
 
     @property
     def is_mysql(self) -> bool:
@@ -68,10 +79,16 @@ class DatabaseServer:
             Path(url.database).unlink(missing_ok=True)
 
     def copy_database(self, url: URL, tmp_path: Path) -> URL:
-        """SQLite only: a private copy of a database, for a test that may commit."""
+        """SQLite only: a private copy of a database, for one test."""
         copy = tmp_path / "test.db"
         shutil.copyfile(url.database, copy)
         return make_url(f"sqlite:///{copy}")
+
+    def empty_tables(self, url: URL, tables: list[str]) -> None:
+        """MySQL: delete every row a test left in `tables` (children first)."""
+        with self._admin.connect() as connection:
+            for table in tables:
+                connection.exec_driver_sql(f"DELETE FROM `{url.database}`.`{table}`")
 
     @property
     def version(self) -> str:
@@ -81,33 +98,30 @@ class DatabaseServer:
         return self.run_admin(f"SELECT @@{name}")
 
     def stop(self) -> None:
+        if self._admin is not None:
+            self._admin.dispose()
         if self.container is not None:
             self.container.stop()
         if self._sqlite_dir:
             shutil.rmtree(self._sqlite_dir, ignore_errors=True)
 
-    def run_admin(self, statement: str):
+    def run_admin(self, statement: str) -> Any:
         """Run one statement as the server's admin user; return its single value, if any."""
-        engine = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(sa.text(statement))
-                return result.scalar() if result.returns_rows else None
-        finally:
-            engine.dispose()
+        with self._admin.connect() as connection:
+            result = connection.exec_driver_sql(statement)
+            return result.scalar() if result.returns_rows else None
 
 
 def require_docker(*images: str) -> None:
-    """Skip the calling module without Docker, or when Docker cannot provide `images` (no
-    registry, say); REQUIRE_DOCKER=1 makes either a failure, in one line."""
+    """Skip the calling test without Docker, or when Docker cannot provide `images` (no
+    registry, say); REQUIRE_DOCKER=1 makes either a failure of the run, in one line.
+    Called from the fixtures that need Docker, never at import."""
     problem = "no Docker engine answers" if not docker_available() else missing_image(*images)
     if problem is None:
         return
     if os.environ.get("REQUIRE_DOCKER") == "1":
         pytest.exit(f"REQUIRE_DOCKER=1, but {problem}", returncode=1)
-    caller = inspect.stack()[1].frame.f_globals.get("__name__", "")  # the test module
-    reason = f"{caller.rsplit('.', 1)[-1]}: {problem} (REQUIRE_DOCKER=1 makes this fail)"
-    pytest.skip(reason, allow_module_level=True)
+    pytest.skip(f"{problem} (REQUIRE_DOCKER=1 makes this fail)")
 
 
 def missing_image(*images: str) -> str | None:
@@ -149,7 +163,7 @@ def start_server() -> DatabaseServer:
         problem = "no Docker engine answers: start Docker (testcontainers runs MySQL in it)"
     else:
         try:
-            return start_container()
+            return kept_container()
         except ContainerUnavailable as exc:
             problem = str(exc)
     if os.environ.get("REQUIRE_MYSQL") == "1":
@@ -165,28 +179,65 @@ class ContainerUnavailable(Exception):
     """Docker answers but cannot run the MySQL container; the message names the fix."""
 
 
-def start_container() -> DatabaseServer:
+def server_files(image: str) -> Path:
+    """The server settings the Compose db starts with: MySQL's rds.cnf, or MariaDB's."""
+    return ROOT / ("docker/mariadb/conf.d" if "mariadb" in image else "docker/mysql/conf.d")
+
+
+def fingerprint(image: str, conf: Path) -> str:
+    """What the container was started from: a change to either starts a new one."""
+    digest = hashlib.sha256(image.encode())
+    for path in sorted(conf.iterdir()):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def kept_container() -> DatabaseServer:
+    """The suite's MySQL container: the one an earlier run left, else a new one."""
     import docker
-    from testcontainers.community.mysql import MySqlContainer
+    from testcontainers.core.docker_client import DockerClient
 
     image = os.environ.get("MYSQL_IMAGE", DEFAULT_MYSQL_IMAGE)
+    conf = server_files(image)
+    key = fingerprint(image, conf)
+    client = docker.from_env()
+    for found in client.containers.list(all=True, filters={"label": KEPT}):
+        if found.labels.get(KEPT) == key and found.status == "running":
+            port = DockerClient().port(found.id, 3306)
+            admin = URL.create("mysql+pymysql", "root", ROOT_PASSWORD, DockerClient().host(), port)
+            return DatabaseServer(admin, f"{image} (kept container {found.name}, reused)")
+        if found.labels.get(f"{KEPT}.image") == image:  # started from other settings: stale
+            found.remove(force=True)
     problem = missing_image(image)
     if problem:
         raise ContainerUnavailable(problem)
-    container = MySqlContainer(image, dialect="pymysql", username="root", password="test-root")
-    # The data directory in memory: nothing a test writes needs to survive the run.
-    container.with_tmpfs_mount("/var/lib/mysql")
-    if "mariadb" in image:
-        container.with_volume_mapping(str(ROOT / "docker/mariadb/conf.d"), "/etc/mysql/conf.d")
-    else:
-        container.with_volume_mapping(str(ROOT / "docker/mysql/conf.d"), "/etc/mysql/conf.d")
+    container = start_container(image, conf, key)
+    admin = make_url(container.get_connection_url()).set(database=None)
+    name = container.get_wrapped_container().name
+    return DatabaseServer(
+        admin, f"{image} (kept container {name}, started now: later runs reuse it)"
+    )
+
+
+def start_container(image: str, conf: Path, key: str) -> Any:
+    import docker
+    from testcontainers.community.mysql import MySqlContainer
+    from testcontainers.core.config import testcontainers_config
+
+    container = MySqlContainer(image, dialect="pymysql", username="root", password=ROOT_PASSWORD)
+    container.with_name(f"flask-rds-starter-test-db-{key}")
+    container.with_kwargs(labels={KEPT: key, f"{KEPT}.image": image})
+    container.with_tmpfs_mount("/var/lib/mysql")  # nothing a test writes needs to survive
+    container.with_volume_mapping(str(conf), "/etc/mysql/conf.d")
+    reaper_was_off = testcontainers_config.ryuk_disabled
+    testcontainers_config.ryuk_disabled = True  # Ryuk would remove it when this run ends
     try:
         container.start()
-    except docker.errors.DockerException as exc:  # Ryuk's image, most often, on a closed network
-        reason = reason_of(exc)
+    except docker.errors.DockerException as exc:
         raise ContainerUnavailable(
-            f"Docker could not start the MySQL container ({reason}): without a registry set "
-            "TESTCONTAINERS_RYUK_DISABLED=true, and MYSQL_IMAGE to an image Docker has"
+            f"Docker could not start the MySQL container ({reason_of(exc)}): set MYSQL_IMAGE "
+            "to an image Docker has, or TEST_DATABASE_URL to a MySQL server"
         ) from None
-    admin = make_url(container.get_connection_url()).set(database=None)
-    return DatabaseServer(admin, f"{image} (testcontainers)", container)
+    finally:
+        testcontainers_config.ryuk_disabled = reaper_was_off
+    return container

@@ -1,10 +1,8 @@
 """Migrations: no drift from the models, reversible, and safe to run twice at once."""
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 
 import flask_migrate
 import pytest
@@ -12,7 +10,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from harness.stack import ROOT
-from tests.databases import migrate_database, settings_for
+from tests.support.databases import migrate_database, settings_for
 
 HEAD = "3b1f6c2d9a10"
 
@@ -142,77 +140,3 @@ def test_name_key_migration_finishes_a_run_that_stopped_halfway(empty_database):
     with app.app_context():
         assert app.test_client().get("/readyz").status_code == 200
     assert app.test_client().post("/api/items", json={"name": "WIDGET"}).status_code == 409
-
-
-def project_with_revision(tmp_path, name: str, upgrade_sql: str):
-    """A copy of the code and migrations with one more revision after HEAD running `sql`."""
-    for part in ("app", "rdsctl", "migrations"):
-        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "migrations/versions" / f"{name}.py").write_text(
-        f'"""{name}"""\nfrom alembic import op\n\nrevision = "{name}"\n'
-        f'down_revision = "{HEAD}"\nbranch_labels = None\ndepends_on = None\n\n\n'
-        f"def upgrade():\n    op.execute({upgrade_sql!r})\n\n\n"
-        "def downgrade():\n    pass\n"
-    )
-    return tmp_path
-
-
-def rdsctl_migrate(project, url, **env) -> subprocess.CompletedProcess:
-    """The migrate container's command, `rdsctl migrate`, on a copy of the project."""
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))},
-        "DATABASE_URL": url.render_as_string(False),
-        "PYTHONPATH": str(project),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "rdsctl", "migrate"], cwd=project, env=environment,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
-@pytest.mark.mysql
-def test_a_migration_longer_than_the_read_timeout_completes_and_is_recorded(
-    empty_database, tmp_path
-):
-    """DB_READ_TIMEOUT guards a request's worker; a migration's DDL may take longer (here
-    3 s of DDL against a 1 s read timeout) and must not lose its connection halfway."""
-    project = project_with_revision(
-        tmp_path, "slow0ddl0001", "CREATE TABLE slow_ddl AS SELECT SLEEP(3) AS waited"
-    )
-    result = rdsctl_migrate(project, empty_database, DB_READ_TIMEOUT="1")
-    assert result.returncode == 0, result.stdout + result.stderr
-    engine = sa.create_engine(empty_database)
-    with engine.connect() as connection:
-        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    engine.dispose()
-    assert versions == [("slow0ddl0001",)]
-    assert "slow_ddl" in tables(empty_database)
-
-
-@pytest.mark.mysql
-def test_a_ddl_waits_for_a_metadata_lock_only_as_long_as_migrate_lock_timeout(
-    empty_database, tmp_path
-):
-    """An ALTER queued behind an open transaction blocks every query on the table while it
-    waits: the migration gives up after MIGRATE_LOCK_TIMEOUT (the same wait as the named
-    lock's), says so, and leaves the schema at the last applied revision."""
-    migrate_database(empty_database)
-    project = project_with_revision(
-        tmp_path, "alter0items1", "ALTER TABLE items ADD COLUMN colour VARCHAR(20)"
-    )
-    engine = sa.create_engine(empty_database)
-    with engine.connect() as holder:
-        holder.exec_driver_sql("SELECT COUNT(*) FROM items").all()  # the transaction stays open
-        started = time.monotonic()
-        result = rdsctl_migrate(project, empty_database, MIGRATE_LOCK_TIMEOUT="2")
-        waited = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
-    assert "waits up to 2s" in output
-    assert "1205" in output or "Lock wait timeout" in output, output
-    assert waited < 60  # the process's start and the 2 s wait; without a limit, a year
-    with engine.connect() as connection:
-        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    engine.dispose()
-    assert versions == [(HEAD,)]

@@ -17,35 +17,19 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.stub import Stubber
-from click.testing import CliRunner
 
 from app import aws
 from rdsctl import cost, network, parameters, provision, versions
 from rdsctl.aws import TOOL_FIXES
-from rdsctl.cli import rdsctl
-from tests import aws_canned
-from tests.aws_canned import DEFAULTS, MAJOR_VERSIONS, day
-
-pytestmark = pytest.mark.aws
-
-
-class Tool:
-    """rdsctl run in this process, as `python -m rdsctl` would run it."""
-
-    def invoke(self, args, env=None):
-        return CliRunner().invoke(rdsctl, args, env=env)
+from tests.support import canned
+from tests.support.canned import DEFAULTS, MAJOR_VERSIONS, day
 
 
 @pytest.fixture
 def sent(aws_env, monkeypatch) -> dict:
     """The parameters of every call the commands make, by service; the version calls moto
-    lacks are answered from tests/aws_canned.py."""
-    return aws_canned.install(monkeypatch)
-
-
-@pytest.fixture
-def cli():
-    return Tool()
+    lacks are answered from tests/support/canned.py."""
+    return canned.install(monkeypatch)
 
 
 def create(cli, name, **env):

@@ -1,7 +1,7 @@
 """/healthz and /readyz."""
 
 from app import create_app
-from tests.databases import migrate_database, settings_for
+from tests.support.databases import migrate_database, settings_for
 
 
 def test_healthz_is_ok(client):

@@ -1,6 +1,5 @@
 """Answers for the AWS calls moto cannot answer, in the shape of AWS's API reference and checked
-against botocore's model, for the clients rdsctl's commands make (tests/test_provision.py and
-tests/test_deploy.py)."""
+against botocore's model, for the clients rdsctl's commands make (tests/rdsctl)."""
 
 from datetime import UTC, datetime
 

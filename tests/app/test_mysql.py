@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from app import create_app
 from app.extensions import db
 from app.models import Item
-from tests.databases import migrate_database, settings_for
+from tests.support.databases import migrate_database, settings_for
 
 pytestmark = pytest.mark.mysql
 
