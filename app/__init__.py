@@ -19,12 +19,11 @@ def create_app(settings: "Settings | None" = None) -> "OpenAPI":
     from dotenv import load_dotenv
     from flask_openapi3 import Info, OpenAPI
 
-    from app import cli, docs, errors, extensions, health, items_api
+    from app import api, cli, docs, errors, extensions, health, items_api
     from app.config import flask_config
     from app.logs import configure_logging
-    from app.schemas import ErrorBody, on_validation_error
+    from app.schemas import ErrorBody
     from app.settings import Settings
-    from app.web import CanonicalId
 
     if settings is None:
         load_dotenv(override=False)  # the real environment always wins over .env
@@ -34,11 +33,11 @@ def create_app(settings: "Settings | None" = None) -> "OpenAPI":
         instance_relative_config=True,
         info=Info(title="Items API", version="1.0.0"),
         security_schemes={},  # none; flask-openapi3 otherwise writes null, which is invalid
-        validation_error_callback=on_validation_error,
+        validation_error_callback=api.on_validation_error,
         validation_error_model=ErrorBody,
         doc_ui=False,  # app/docs.py serves the document and the UI itself
     )
-    app.url_map.converters["id"] = CanonicalId
+    app.url_map.converters["id"] = api.CanonicalId
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(flask_config(settings, app.instance_path))
     if not settings.testing:
@@ -51,4 +50,5 @@ def create_app(settings: "Settings | None" = None) -> "OpenAPI":
     docs.init_app(app, with_ui=settings.docs_enabled)
     errors.init_app(app)
     cli.init_app(app)
+    api.check_parameter_models(app)
     return app

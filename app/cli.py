@@ -109,7 +109,7 @@ def list_items() -> None:
     """Print every item, one per line: id, name and description, tab-separated (a tab, a
     newline or a backslash in them is written \\t, \\n, \\\\)."""
     listed = False
-    for item in items.every():
+    for item in items.oldest_first():
         click.echo(f"{item.id}\t{escaped(item.name)}\t{escaped(item.description)}")
         listed = True
     if not listed:

@@ -45,12 +45,8 @@ def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
     """Engine options for MySQL behind RDS; SQLite gets only what applies to it."""
     if url.get_backend_name() != "mysql":
         return {"pool_pre_ping": True}  # free on SQLite
-    # MySQL: app/pool.py pings connections that sat idle, instead of pre-pinging every checkout.
-    # Autocommit: a read is its own statement and its own transaction, one round trip, no
-    # snapshot left open; a write opens a transaction itself (app/items.py: START TRANSACTION,
-    # then COMMIT), and migrations run in transactions (migrations/env.py). The session's close
-    # and the pool's reset on return both ROLLBACK only when the server says a transaction is
-    # open (app/pool.py): free after a read, and a safety net if a write ever left one open.
+    # Autocommit, with a transaction begun before the first write or locking read and ended
+    # by the session's commit or rollback; idle connections pinged (app/engine.py).
     return dict(
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return="rollback",

@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 from app import items
-from app.schemas import Item
+from app.schemas import ItemPublic
 
 COLUMNS = ["id", "name", "description", "created_at", "updated_at"]
 
 
 def items_records() -> list[dict[str, Any]]:
     """Each item as the API returns it."""
-    return [Item.model_validate(item).model_dump(mode="json") for item in items.every()]
+    return [ItemPublic.model_validate(i).model_dump(mode="json") for i in items.oldest_first()]
 
 
 def items_csv() -> str:

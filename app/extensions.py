@@ -6,7 +6,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app import credentials, pool
+from app import credentials, engine
 from app.revisions import MIGRATIONS_DIR
 from app.settings import Settings
 
@@ -35,5 +35,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
         if db.engine.dialect.name == "mysql":
-            pool.install(db.engine, settings.db_ping_after)
+            engine.install(db.engine, settings.db_ping_after)
         credentials.install(db.engine, settings)

@@ -6,11 +6,11 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from sqlalchemy.exc import DBAPIError
 
+from app.api import operation_id
 from app.aws import AWSError
 from app.extensions import db
 from app.revisions import database_state
 from app.schemas import Health, Readiness
-from app.web import operation_id
 
 bp = APIBlueprint(
     "health", __name__, abp_tags=[Tag(name="health")], operation_id_callback=operation_id

@@ -8,16 +8,16 @@ from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from pydantic import BaseModel
 
 from app import items
+from app.api import json_object_body, operation_id
 from app.schemas import (
     ErrorBody,
-    Item,
     ItemCreate,
     ItemPage,
     ItemPath,
+    ItemPublic,
     ItemUpdate,
     PageQuery,
 )
-from app.web import json_object_body, operation_id
 
 # Every answer but the success one is an ErrorBody; which codes each operation can answer:
 Responses = dict[str | int, type[BaseModel] | None]
@@ -40,7 +40,7 @@ def list_items(query: PageQuery) -> dict[str, Any]:
     """A page of items, oldest first."""
     result = items.page(page=query.page, per_page=query.per_page)
     body = ItemPage(
-        items=[Item.model_validate(item) for item in result.items],
+        items=[ItemPublic.model_validate(item) for item in result.items],
         page=query.page,
         per_page=query.per_page,
         total=result.total or 0,
@@ -51,25 +51,25 @@ def list_items(query: PageQuery) -> dict[str, Any]:
     return body.model_dump(mode="json")
 
 
-@bp.post("", responses={201: Item, **WRITE, **READ})
+@bp.post("", responses={201: ItemPublic, **WRITE, **READ})
 def create_item(body: ItemCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create an item; its URL is in Location."""
     item = items.create(body)
     location = url_for(".get_item", item_id=item.id)
-    return Item.model_validate(item).model_dump(mode="json"), 201, {"Location": location}
+    return ItemPublic.model_validate(item).model_dump(mode="json"), 201, {"Location": location}
 
 
-@bp.get("/<id:item_id>", responses={200: Item, **ONE})
+@bp.get("/<id:item_id>", responses={200: ItemPublic, **ONE})
 def get_item(path: ItemPath) -> dict[str, Any]:
     """One item."""
-    return Item.model_validate(items.find(path.item_id)).model_dump(mode="json")
+    return ItemPublic.model_validate(items.find(path.item_id)).model_dump(mode="json")
 
 
-@bp.patch("/<id:item_id>", responses={200: Item, **WRITE, **ONE})
+@bp.patch("/<id:item_id>", responses={200: ItemPublic, **WRITE, **ONE})
 def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
     """Change the fields given, and only those."""
     item = items.update(path.item_id, body)
-    return Item.model_validate(item).model_dump(mode="json")
+    return ItemPublic.model_validate(item).model_dump(mode="json")
 
 
 @bp.delete("/<id:item_id>", responses={204: None, **ONE})

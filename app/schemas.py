@@ -8,15 +8,24 @@ are validators here too, so they apply wherever values come from; docs/schemas.m
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from annotated_types import Ge, Le
-from pydantic import MISSING, AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticError
 from pydantic_core import PydanticCustomError
 
-from app.errors import APIError, BadQuery, NotFound, ValidationError, error_body
-from app.models import DESCRIPTION_MAX, NAME_MAX, clean_name, has_visible_character
+from app.errors import ValidationError
+from app.models import DESCRIPTION_MAX, INVISIBLE, NAME_MAX, clean_name, has_visible_character
 
 # MySQL's INT: a larger id cannot exist, and SQLite would overflow on it.
 ID_MAX = 2**31 - 1
@@ -44,6 +53,11 @@ def visible_name(value: str) -> str:
     return value
 
 
+# What the validators above enforce, as the document's patterns: a client generated from the
+# document refuses what the server refuses (the server's messages stay its own).
+NO_NUL = r"^[^\x00]*$"
+NAME_PATTERN = rf"^[^\x00]*[^{INVISIBLE}][^\x00]*$"
+
 # A name is stored NFC and trimmed, and two names are the same when they fold alike
 # (app.models.name_key): " Café" and "CAFE" are one name, on SQLite as on MySQL.
 Name = Annotated[
@@ -51,15 +65,21 @@ Name = Annotated[
     Field(
         min_length=1,
         max_length=NAME_MAX,
-        description=f"1 to {NAME_MAX} characters, at least one of them visible; stored "
-        "trimmed; unique ignoring case, accents and surrounding white space",
+        description=f"1 to {NAME_MAX} characters, at least one of them visible (not a "
+        "control, white space or an invisible format character); stored trimmed; unique "
+        "ignoring case, accents and surrounding white space",
         examples=["widget"],
+        json_schema_extra={"pattern": NAME_PATTERN},
     ),
     AfterValidator(visible_name),
 ]
 Description = Annotated[
     str,
-    Field(max_length=DESCRIPTION_MAX, description="Free text, no NUL characters."),
+    Field(
+        max_length=DESCRIPTION_MAX,
+        description="Free text, no NUL characters.",
+        json_schema_extra={"pattern": NO_NUL},
+    ),
     AfterValidator(storable_text),
 ]
 
@@ -76,7 +96,7 @@ class ItemUpdate(Strict):
     description: Description | MISSING = MISSING
 
 
-class Item(BaseModel):
+class ItemPublic(BaseModel):
     """An item as the API returns it; timestamps are UTC with a Z."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -88,12 +108,32 @@ class Item(BaseModel):
     updated_at: datetime
 
 
+NOT_FOUND, BAD_QUERY = "path_not_found", "bad_query"
+
+
 class PathParams(BaseModel):
-    """URL parameters: a value that fails its schema names nothing there is (404)."""
+    """URL path parameters: a value its model refuses names nothing there is (404)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _nothing_there(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except PydanticError:
+            raise PydanticCustomError(NOT_FOUND, "names nothing there is") from None
 
 
 class QueryParams(BaseModel):
-    """Query string parameters: a value that fails its schema is a 400 bad_query."""
+    """Query string parameters: a value its model refuses is a 400 bad_query, per field."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _bad_query(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except PydanticError as exc:
+            fields = field_messages(exc, cls)
+            raise PydanticCustomError(BAD_QUERY, "{fields}", {"fields": fields}) from None
 
 
 class ItemPath(PathParams):
@@ -119,7 +159,7 @@ class PageQuery(QueryParams):
 
 
 class ItemPage(BaseModel):
-    items: list[Item]
+    items: list[ItemPublic]
     page: int
     per_page: int
     total: int
@@ -160,22 +200,6 @@ def validated(model: type[Model], values: Mapping[str, Any]) -> Model:
         return model.model_validate(values)
     except PydanticError as exc:
         raise ValidationError("Some fields are invalid.", field_messages(exc, model)) from None
-
-
-def on_validation_error(exc: PydanticError) -> Any:
-    """flask-openapi3's hook: a request that failed its schema, as our error body."""
-    error: APIError
-    paths = {model.__name__ for model in PathParams.__subclasses__()}
-    queries = {model.__name__: model for model in QueryParams.__subclasses__()}
-    if exc.title in paths:  # an id past MySQL's INT, say: nothing can be there
-        error = NotFound("Nothing with that id.")
-    elif exc.title in queries:
-        error = BadQuery("A query parameter is invalid.", field_messages(exc, queries[exc.title]))
-    else:
-        error = ValidationError("Some fields are invalid.", field_messages(exc, None))
-    response, status = error_body(error.status, error.code, error.message, error.fields)
-    response.status_code = status
-    return response
 
 
 def field_messages(exc: PydanticError, model: type[BaseModel] | None) -> dict[str, str]:

@@ -5,11 +5,11 @@ same schemas, URL converter and error handling as ours, so that only the setting
 from flask_openapi3 import OpenAPI
 
 from app import errors, items_api
+from app.api import CanonicalId, on_validation_error
 from app.config import database_url
 from app.extensions import db
-from app.schemas import ErrorBody, on_validation_error
+from app.schemas import ErrorBody
 from app.settings import Settings
-from app.web import CanonicalId
 
 app = OpenAPI(__name__, validation_error_callback=on_validation_error,
               validation_error_model=ErrorBody, doc_ui=False)  # fmt: skip

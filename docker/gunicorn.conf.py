@@ -1,13 +1,12 @@
 """gunicorn settings for the app container, from app.settings (every one has a variable).
 
-Only app.settings, app.logs and app.access_log are imported here: they import nothing else of
-the app, so the gunicorn master holds no app code unless preload_app loads it on purpose.
+Only app.settings and app.logs are imported here: they import nothing else of the app, so the
+gunicorn master holds no app code unless preload_app loads it on purpose.
 """
 
 import os
 import sys
 
-from app.access_log import AccessLogger
 from app.logs import configure_logging
 from app.settings import ConfigError, Settings
 
@@ -42,21 +41,18 @@ preload_app = settings.gunicorn_preload and not settings.gunicorn_reload
 
 # Development (docker-compose.override.yml): each worker watches the modules it loaded and
 # exits when one changes; the new worker imports them afresh. The master holds only
-# app.settings, app.logs and app.access_log (and app/__init__.py), so a change to those needs
+# app.settings and app.logs (and app/__init__.py), so a change to those needs
 # a restart.
 reload = settings.gunicorn_reload
 
 # gunicorn 23+'s runtime control socket is not used here, and /srv is read-only for the app user.
 control_socket_disable = True
 
-# Access log to stdout; GUNICORN_ACCESS_LOG=0 turns it off (see docs/benchmarks.md for its cost).
+# gunicorn's access log, one line per request to stdout; GUNICORN_ACCESS_LOG=0 turns it off.
 accesslog = "-" if settings.gunicorn_access_log else None
 errorlog = "-"
 loglevel = settings.log_level.lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
-# gunicorn's logger, building only the atoms this format names. With --statsd-host, also set
-# --logger-class gunicorn.instrument.statsd.Statsd (gunicorn picks it only for its own default).
-logger_class = AccessLogger
 
 configure_logging(settings.log_level)
 

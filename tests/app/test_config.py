@@ -35,9 +35,9 @@ def test_url_from_parts_keeps_special_characters_in_the_password():
 def test_mysql_engine_options_fit_rds():
     settings = Settings.from_env({"DB_HOST": "h"})
     options = engine_options(settings, uri(settings))
-    assert "pool_pre_ping" not in options  # app/pool.py pings idle connections instead
+    assert "pool_pre_ping" not in options  # app/engine.py pings idle connections instead
     assert options["isolation_level"] == "AUTOCOMMIT"  # a read is one round trip
-    # the reset costs nothing when the server says no transaction is open (app/pool.py)
+    # the reset costs nothing when the server says no transaction is open (app/engine.py)
     assert options["pool_reset_on_return"] == "rollback"
     assert options["pool_recycle"] < 28800  # RDS's wait_timeout
     assert options["pool_size"] == 5
