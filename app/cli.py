@@ -1,6 +1,5 @@
 """Command-line tools: `flask items ...` and `flask wait-db`."""
 
-import sys
 import time
 from typing import IO, Any
 
@@ -12,35 +11,23 @@ from sqlalchemy.exc import DBAPIError
 
 from app import items
 from app.aws import AWSError
+from app.env import ConfigError
 from app.errors import ValidationError, schema_problem
 from app.export import items_csv, items_json
 from app.extensions import db
 from app.models import Item
 from app.schemas import ItemCreate, validated
-from app.settings import ConfigError, Settings
+from app.settings import Settings
 
 
 def app_for_the_command_line() -> Flask:
     """What the `flask` command loads (FLASK_APP, in .flaskenv, the Makefile and the image):
-    the app, or a bad setting in one line of cause and one of fix, not a traceback.
-
-    `flask run` serves requests, with the request settings; `flask db` runs migrations, as
-    the migrator (MIGRATE_DB_USER, on RDS) with no read timeout; other commands have no read
-    timeout either (a read timeout guards a request's worker, not a command).
-    """
-    from dotenv import load_dotenv
-
+    the app, or a bad setting in one line of cause and one of fix, not a traceback. `flask db`
+    runs as the migrator, with no read timeout: migrations/env.py makes its own engine."""
     from app import create_app
 
-    load_dotenv(override=False)  # the real environment always wins over .env
     try:
-        settings = Settings.from_env()
-        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-        if command == "db":
-            settings = settings.for_migrations()
-        elif command != "run":
-            settings = settings.for_commands()
-        return create_app(settings)
+        return create_app(Settings.from_env())
     except ConfigError as exc:
         raise SystemExit(
             f"Error: {exc}\n  fix: set it in .env or the environment (.env.example lists them)"

@@ -4,9 +4,11 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from app.settings import ConfigError, Settings
+from app.env import ConfigError
+from app.settings import Settings
 
 
 def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
@@ -57,6 +59,21 @@ def engine_options(settings: Settings, url: URL) -> dict[str, Any]:
         pool_recycle=settings.db_pool_recycle,
         connect_args=connect_args(settings),
     )
+
+
+def migration_engine(settings: Settings, instance_path: str) -> sa.Engine:
+    """The engine migrations run on (migrations/env.py): the migrator's login where one is set,
+    no read timeout (Settings.for_migrations), transactions as the server opens them, and no
+    pool: one run, one connection."""
+    from app import credentials
+
+    settings = settings.for_migrations()
+    url = database_url(settings, instance_path)
+    if url.get_backend_name() != "mysql":
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=connect_args(settings))
+    credentials.install(engine, settings)
+    return engine
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:

@@ -78,9 +78,12 @@ class SecretPassword:
             except aws.AWSError as exc:
                 if self._login is None:
                     raise
-                log.warning("cannot read the secret again (%s); keeping the password read "
-                            "before, and trying again in %.0fs", exc.cause,
-                            RETRY_AFTER_AWS_FAILURE)  # fmt: skip
+                log.warning(
+                    "cannot read the secret again (%s); keeping the password read "
+                    "before, and trying again in %.0fs",
+                    exc.cause,
+                    RETRY_AFTER_AWS_FAILURE,
+                )
                 self._read_at = time.monotonic() - self.max_age + RETRY_AFTER_AWS_FAILURE
                 return self._login
             self._login, self._read_at = found, time.monotonic()
@@ -99,8 +102,10 @@ class SecretPassword:
     def _current(self) -> Login:
         found = self._read("AWSCURRENT")
         if found is None:  # read_secret raises for a missing AWSCURRENT; never here
-            raise aws.AWSError(f"the secret {self.secret_id} has no current version",
-                               "check DB_PASSWORD_SECRET_ARN")  # fmt: skip
+            raise aws.AWSError(
+                f"the secret {self.secret_id} has no current version",
+                "check DB_PASSWORD_SECRET_ARN",
+            )
         return found
 
     def accepted(self, login: Login) -> None:
@@ -132,8 +137,9 @@ class IAMToken:
     def login(self) -> Login:
         if self._rds is None:
             self._rds = aws.client("rds", self.region or aws.region_of(self.host))
-        return Login(None, aws.iam_token(self.host, self.port, self.user, self.region,
-                                         rds=self._rds))  # fmt: skip
+        return Login(
+            None, aws.iam_token(self.host, self.port, self.user, self.region, rds=self._rds)
+        )
 
     def candidates(self) -> list[Login]:
         self._rds = None  # a new session: the credentials that signed the refused token may
@@ -155,8 +161,9 @@ def connect_with(
 
     def attempt(params: dict[str, Any], login: Login) -> Any:
         try:
-            return connect(**{**params, "user": login.user or params.get("user"),
-                              "password": login.password})  # fmt: skip
+            return connect(
+                **{**params, "user": login.user or params.get("user"), "password": login.password}
+            )
         except pymysql.err.OperationalError as exc:
             if exc.args[0] != ACCESS_DENIED:
                 raise

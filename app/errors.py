@@ -1,8 +1,9 @@
 """The errors a client can cause, and the one place that turns every error into a JSON body."""
 
 import logging
+from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -89,64 +90,79 @@ def schema_not_ready(problem: str) -> tuple[Response, int]:
     return error_body(503, "schema_not_ready", message)
 
 
+def no_type_without_a_body(response: Response) -> Response:
+    """Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body."""
+    if response.status_code == 204 or request.method == "OPTIONS":
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def api_error(error: APIError) -> tuple[Response, int]:
+    return error_body(error.status, error.code, error.message, error.fields)
+
+
+def http_error(error: HTTPException) -> Response | tuple[Response, int]:
+    if error.response is not None:  # a response made already: a schema's error body
+        return error.response  # type: ignore[return-value]
+    code = (error.name or "error").lower().replace(" ", "_")
+    message = error.description or error.name
+    if isinstance(error, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"The body is larger than {limit} bytes (MAX_CONTENT_LENGTH)."
+    response, status = error_body(error.code or 500, code, message)
+    for name, value in error.get_headers():  # Allow on a 405, as RFC 9110 requires
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
+def database_error(error: Exception) -> tuple[Response, int]:
+    problem = schema_problem()  # SQLite says "no such table" as an OperationalError
+    if problem:
+        return schema_not_ready(problem)
+    return database_unavailable(_first_line(error))
+
+
+def value_does_not_fit(error: sa_exc.DataError) -> tuple[Response, int]:
+    """A schema let through what a column cannot hold: the schema is wrong, the client is told
+    which value, and nothing was written."""
+    db.session.rollback()
+    log.error("a value passed its schema but not the database: %s", _first_line(error))
+    return error_body(422, "validation_failed", "A value does not fit the database.")
+
+
+def statement_error(error: sa_exc.ProgrammingError) -> tuple[Response, int]:
+    problem = schema_problem()  # MySQL's 1146, "table doesn't exist"
+    if problem:
+        return schema_not_ready(problem)
+    return unexpected(error)
+
+
+def credentials_error(error: AWSError) -> tuple[Response, int]:
+    """The password comes from AWS (Secrets Manager, IAM) and AWS did not give it."""
+    return database_unavailable(error.cause)
+
+
+def unexpected(error: Exception) -> tuple[Response, int]:
+    """The last resort: log the cause with its traceback, show the client no internals."""
+    log.exception("unhandled error")
+    return error_body(500, "internal_error", "Internal server error.")
+
+
+HANDLERS: list[tuple[type[Exception], Any]] = [
+    (APIError, api_error),
+    (HTTPException, http_error),
+    (sa_exc.OperationalError, database_error),
+    (sa_exc.InterfaceError, database_error),
+    (sa_exc.TimeoutError, database_error),
+    (sa_exc.DataError, value_does_not_fit),
+    (sa_exc.ProgrammingError, statement_error),
+    (AWSError, credentials_error),
+    (Exception, unexpected),
+]
+
+
 def init_app(app: Flask) -> None:
-    @app.after_request
-    def no_type_without_a_body(response: Response) -> Response:
-        # Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body.
-        if response.status_code == 204 or request.method == "OPTIONS":
-            response.headers.pop("Content-Type", None)
-        return response
-
-    @app.errorhandler(APIError)
-    def api_error(error: APIError) -> tuple[Response, int]:
-        return error_body(error.status, error.code, error.message, error.fields)
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response | tuple[Response, int]:
-        if error.response is not None:  # a response made already: a schema's error body
-            return error.response  # type: ignore[return-value]
-        code = (error.name or "error").lower().replace(" ", "_")
-        message = error.description or error.name
-        if isinstance(error, RequestEntityTooLarge):
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            message = f"The body is larger than {limit} bytes (MAX_CONTENT_LENGTH)."
-        response, status = error_body(error.code or 500, code, message)
-        for name, value in error.get_headers():  # Allow on a 405, as RFC 9110 requires
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response, status
-
-    @app.errorhandler(sa_exc.OperationalError)
-    @app.errorhandler(sa_exc.InterfaceError)
-    @app.errorhandler(sa_exc.TimeoutError)
-    def database_error(error: Exception) -> tuple[Response, int]:
-        problem = schema_problem()  # SQLite says "no such table" as an OperationalError
-        if problem:
-            return schema_not_ready(problem)
-        return database_unavailable(_first_line(error))
-
-    @app.errorhandler(sa_exc.DataError)
-    def value_does_not_fit(error: sa_exc.DataError) -> tuple[Response, int]:
-        # A schema lets through what a column cannot hold: the schema is wrong, the client
-        # is told which value, and nothing was written.
-        db.session.rollback()
-        log.error("a value passed its schema but not the database: %s", _first_line(error))
-        return error_body(422, "validation_failed", "A value does not fit the database.")
-
-    @app.errorhandler(sa_exc.ProgrammingError)
-    def statement_error(error: sa_exc.ProgrammingError) -> tuple[Response, int]:
-        problem = schema_problem()  # MySQL's 1146, "table doesn't exist"
-        if problem:
-            return schema_not_ready(problem)
-        return unexpected(error)
-
-    @app.errorhandler(AWSError)
-    def credentials_error(error: AWSError) -> tuple[Response, int]:
-        # The password comes from AWS (Secrets Manager, IAM) and AWS did not answer.
-        return database_unavailable(error.cause)
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
-        # The last resort: log the cause with its traceback, show the client no internals.
-        log.exception("unhandled error")
-        return error_body(500, "internal_error", "Internal server error.")
+    app.after_request(no_type_without_a_body)
+    for kind, handler in HANDLERS:
+        app.register_error_handler(kind, handler)

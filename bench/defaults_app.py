@@ -11,8 +11,12 @@ from app.extensions import db
 from app.schemas import ErrorBody
 from app.settings import Settings
 
-app = OpenAPI(__name__, validation_error_callback=on_validation_error,
-              validation_error_model=ErrorBody, doc_ui=False)  # fmt: skip
+app = OpenAPI(
+    __name__,
+    validation_error_callback=on_validation_error,
+    validation_error_model=ErrorBody,
+    doc_ui=False,
+)
 app.url_map.converters["id"] = CanonicalId
 app.config["SQLALCHEMY_DATABASE_URI"] = database_url(Settings.from_env(), app.instance_path)
 db.init_app(app)

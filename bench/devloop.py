@@ -26,8 +26,9 @@ HEADING = "## The development loop"
 
 def timed(command: list[str], **env: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                            text=True, timeout=1800)  # fmt: skip
+    result = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=1800
+    )
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr}")
     return time.monotonic() - start, result
@@ -38,15 +39,21 @@ def make_test(**env: str) -> tuple[float, float, str]:
     seconds, result = timed(["make", "--no-print-directory", "test", "PYTEST_ARGS=-q"], **env)
     median = re.search(r"per-test median: ([\d.]+) ms", result.stdout)
     server = re.search(r"database server: (.*)", result.stdout)
-    return (seconds, float(median.group(1)) if median else float("nan"),
-            server.group(1) if server else "?")  # fmt: skip
+    return (
+        seconds,
+        float(median.group(1)) if median else float("nan"),
+        server.group(1) if server else "?",
+    )
 
 
 def make_install() -> float:
     """Wall seconds of `make install` into a new venv, from empty caches."""
     with tempfile.TemporaryDirectory() as scratch:
-        seconds, _ = timed(["make", "--no-print-directory", "install", f"VENV={scratch}/venv"],
-                           UV_CACHE_DIR=f"{scratch}/uv-cache", PIP_NO_CACHE_DIR="1")  # fmt: skip
+        seconds, _ = timed(
+            ["make", "--no-print-directory", "install", f"VENV={scratch}/venv"],
+            UV_CACHE_DIR=f"{scratch}/uv-cache",
+            PIP_NO_CACHE_DIR="1",
+        )
     return seconds
 
 
@@ -68,17 +75,35 @@ def main() -> None:
     mysql = make_test()
     install = make_install()
     edit_median = statistics.median(seconds)
-    rows = "\n".join([
-        row(f"edit under app/ to the next response that shows it (median of {EDITS})",
-            f"{edit_median:.2f} s", "2 s", edit_median <= 2),
-        row("`make test` wall time on SQLite (no Docker)", f"{sqlite[0]:.1f} s", "15 s",
-            sqlite[0] <= 15),
-        row("`make test` wall time on MySQL, its container warm", f"{mysql[0]:.1f} s", "20 s",
-            mysql[0] <= 20),
-        row("`make test` per-test median (SQLite / MySQL)", f"{sqlite[1]:.1f} / {mysql[1]:.1f} ms",
-            "20 ms", max(sqlite[1], mysql[1]) < 20),
-        row("`make install` from an empty cache", f"{install:.0f} s", "60 s", install <= 60),
-    ])  # fmt: skip
+    rows = "\n".join(
+        [
+            row(
+                f"edit under app/ to the next response that shows it (median of {EDITS})",
+                f"{edit_median:.2f} s",
+                "2 s",
+                edit_median <= 2,
+            ),
+            row(
+                "`make test` wall time on SQLite (no Docker)",
+                f"{sqlite[0]:.1f} s",
+                "15 s",
+                sqlite[0] <= 15,
+            ),
+            row(
+                "`make test` wall time on MySQL, its container warm",
+                f"{mysql[0]:.1f} s",
+                "20 s",
+                mysql[0] <= 20,
+            ),
+            row(
+                "`make test` per-test median (SQLite / MySQL)",
+                f"{sqlite[1]:.1f} / {mysql[1]:.1f} ms",
+                "20 ms",
+                max(sqlite[1], mysql[1]) < 20,
+            ),
+            row("`make install` from an empty cache", f"{install:.0f} s", "60 s", install <= 60),
+        ]
+    )
     section = f"""{HEADING}
 
 Written by `make bench-devloop` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, same machine.

@@ -7,8 +7,9 @@ gunicorn master holds no app code unless preload_app loads it on purpose.
 import os
 import sys
 
+from app.env import ConfigError
 from app.logs import configure_logging
-from app.settings import ConfigError, Settings
+from app.settings import Settings
 
 try:
     settings = Settings.from_env()
@@ -26,9 +27,11 @@ threads = settings.gunicorn_threads  # over 1 (the default, 4) is the gthread wo
 # max_connections (80 locally, about 60 on a db.t4g.micro; make doctor shows the target's),
 # with room for migrations and you.
 if workers * threads > 60:
-    print(f"gunicorn: {workers} workers x {threads} threads may hold {workers * threads} "
-          "database connections: check the server's max_connections (make doctor)",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"gunicorn: {workers} workers x {threads} threads may hold {workers * threads} "
+        "database connections: check the server's max_connections (make doctor)",
+        file=sys.stderr,
+    )
 timeout = settings.gunicorn_timeout
 graceful_timeout = settings.gunicorn_graceful_timeout  # under Compose's 30 s
 keepalive = settings.gunicorn_keepalive

@@ -12,8 +12,19 @@ from harness.stack import ROOT, Stack
 
 HEALTH = Path("app") / "health.py"
 ORIGINAL = 'return {"status": "ok"}'
-SKIPPED = (".git", ".venv", "instance", "__pycache__", ".pytest_cache", ".hypothesis", ".env",
-           ".env.rds*", ".certs", ".ruff_cache", ".mypy_cache")  # fmt: skip
+SKIPPED = (
+    ".git",
+    ".venv",
+    "instance",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".env",
+    ".env.rds*",
+    ".certs",
+    ".ruff_cache",
+    ".mypy_cache",
+)
 
 
 def dev_stack(workdir: Path) -> Stack:

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.config import migration_engine
 from app.models import UTCDateTime
 from app.revisions import revision_state
 
@@ -23,10 +24,12 @@ logger = logging.getLogger("alembic.env")
 LOCK_NAME = "flask-rds-starter.migrate"
 
 migrate_ext = current_app.extensions["migrate"]
+SETTINGS = current_app.config["SETTINGS"]
 # One wait for every lock a migration takes (MIGRATE_LOCK_TIMEOUT): another migrator's named
 # lock, and a table's metadata lock (lock_wait_timeout; the server's default is a year).
-LOCK_TIMEOUT = current_app.config["SETTINGS"].migrate_lock_timeout
-engine = migrate_ext.db.engine
+LOCK_TIMEOUT = SETTINGS.migrate_lock_timeout
+# As the migrator (MIGRATE_DB_USER on RDS), with no read timeout: whichever command runs them.
+engine = migration_engine(SETTINGS, current_app.instance_path)
 target_metadata = migrate_ext.db.metadata
 
 
@@ -65,11 +68,6 @@ def run_migrations_online():
     conf_args["on_version_apply"] = lambda ctx, step, heads, run_args: applied.append(step)
 
     with engine.connect() as connection:
-        # The app's engine autocommits on MySQL (a read is one round trip); migrations run in
-        # transactions, at the server's own isolation level, as they always have.
-        connection = connection.execution_options(
-            isolation_level=connection.dialect.default_isolation_level
-        )
         locked = connection.dialect.name == "mysql"
         if locked:
             take_lock(connection)

@@ -3,10 +3,9 @@
 from typing import Any
 
 import click
-from dotenv import load_dotenv
 
 from app.aws import AWSError
-from app.settings import ConfigError
+from app.env import ConfigError, load_env_file
 from rdsctl.deploy import deploy_env, doctor_command
 from rdsctl.migrate import migrate_command
 from rdsctl.provision import (
@@ -37,11 +36,21 @@ class ToolGroup(click.Group):
 @click.group(cls=ToolGroup)
 def rdsctl() -> None:
     """Check a database, point the stack at RDS, create and remove a development instance."""
-    load_dotenv(override=False)  # the real environment always wins over .env
+    load_env_file()  # under the real environment, which wins
 
 
-for command in (doctor_command, deploy_env, migrate_command, rds_create, rds_users,
-                rds_allow_my_ip, rds_revoke_my_ip, rds_stop, rds_start, rds_destroy):  # fmt: skip
+for command in (
+    doctor_command,
+    deploy_env,
+    migrate_command,
+    rds_create,
+    rds_users,
+    rds_allow_my_ip,
+    rds_revoke_my_ip,
+    rds_stop,
+    rds_start,
+    rds_destroy,
+):
     rdsctl.add_command(command)
 
 

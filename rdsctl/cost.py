@@ -34,8 +34,10 @@ class Estimate:
         return sum(amount for _, amount in self.items)
 
     def lines(self) -> list[str]:
-        lines = [f"about ${self.total:.2f} a month, an ESTIMATE ({'; '.join(self.sources)}; "
-                 "free tier, credits, taxes and data transfer not counted):"]  # fmt: skip
+        lines = [
+            f"about ${self.total:.2f} a month, an ESTIMATE ({'; '.join(self.sources)}; "
+            "free tier, credits, taxes and data transfer not counted):"
+        ]
         lines += [f"  ${amount:7.2f}  {what}" for what, amount in self.items]
         return lines
 
@@ -43,8 +45,10 @@ class Estimate:
 def price_list(region: str, filters: dict[str, str]) -> float | None:
     """One on-demand USD price from the AWS Price List API, or None if there is no answer."""
     pricing = client("pricing", "us-east-1")  # the API answers in us-east-1 for every region
-    query = [{"Type": "TERM_MATCH", "Field": k, "Value": v}
-             for k, v in {"regionCode": region, **filters}.items()]  # fmt: skip
+    query = [
+        {"Type": "TERM_MATCH", "Field": k, "Value": v}
+        for k, v in {"regionCode": region, **filters}.items()
+    ]
     with calling("read the AWS price list"):
         products = pricing.get_products(ServiceCode="AmazonRDS", Filters=query, MaxResults=10)
     for text in products.get("PriceList", []):
@@ -60,13 +64,24 @@ def price_list(region: str, filters: dict[str, str]) -> float | None:
 def regional_prices(instance_class: str, region: str) -> tuple[float | None, float | None]:
     """(instance per hour, gp3 per GiB-month) for MySQL Single-AZ in `region`, if readable."""
     try:
-        hourly = price_list(region, {"productFamily": "Database Instance",
-                                     "instanceType": instance_class, "databaseEngine": "MySQL",
-                                     "deploymentOption": "Single-AZ"})  # fmt: skip
-        storage = price_list(region, {"productFamily": "Database Storage",
-                                      "volumeType": "General Purpose-GP3",
-                                      "databaseEngine": "MySQL",
-                                      "deploymentOption": "Single-AZ"})  # fmt: skip
+        hourly = price_list(
+            region,
+            {
+                "productFamily": "Database Instance",
+                "instanceType": instance_class,
+                "databaseEngine": "MySQL",
+                "deploymentOption": "Single-AZ",
+            },
+        )
+        storage = price_list(
+            region,
+            {
+                "productFamily": "Database Storage",
+                "volumeType": "General Purpose-GP3",
+                "databaseEngine": "MySQL",
+                "deploymentOption": "Single-AZ",
+            },
+        )
     except AWSError:
         return None, None
     return hourly, storage
@@ -75,8 +90,15 @@ def regional_prices(instance_class: str, region: str) -> tuple[float | None, flo
 Prices = tuple[float | None, float | None]
 
 
-def estimate(instance_class: str, storage_gb: int, region: str, *, public: bool,
-             secrets: int, prices: Prices | None = None) -> Estimate:  # fmt: skip
+def estimate(
+    instance_class: str,
+    storage_gb: int,
+    region: str,
+    *,
+    public: bool,
+    secrets: int,
+    prices: Prices | None = None,
+) -> Estimate:
     """The monthly estimate of an instance running all month, with its secrets."""
     hourly, per_gb = prices if prices is not None else regional_prices(instance_class, region)
     result = Estimate()
@@ -89,17 +111,28 @@ def estimate(instance_class: str, storage_gb: int, region: str, *, public: bool,
     if hourly is None:
         result.items.append((f"instance hours: no list price here for {instance_class}", 0.0))
     else:
-        result.items.append((f"{instance_class}, {HOURS_PER_MONTH} h x ${hourly}",
-                             HOURS_PER_MONTH * hourly))  # fmt: skip
+        result.items.append(
+            (f"{instance_class}, {HOURS_PER_MONTH} h x ${hourly}", HOURS_PER_MONTH * hourly)
+        )
     result.items.append((f"{storage_gb} GiB gp3 x ${per_gb}", storage_gb * per_gb))
     if public:
-        result.items.append((f"public IPv4 address, {HOURS_PER_MONTH} h x "
-                             f"${LIST_PRICES['public_ipv4']}",
-                             HOURS_PER_MONTH * LIST_PRICES["public_ipv4"]))  # fmt: skip
-    result.items.append((f"{secrets} Secrets Manager secrets (master, migrator, app) x "
-                         f"${LIST_PRICES['secret']}", secrets * LIST_PRICES["secret"]))  # fmt: skip
-    backups = ("automated backups: free up to the storage size; a final snapshot costs "
-               + snapshot_line(storage_gb) + " after rds-destroy")  # fmt: skip
+        result.items.append(
+            (
+                f"public IPv4 address, {HOURS_PER_MONTH} h x ${LIST_PRICES['public_ipv4']}",
+                HOURS_PER_MONTH * LIST_PRICES["public_ipv4"],
+            )
+        )
+    result.items.append(
+        (
+            f"{secrets} Secrets Manager secrets (master, migrator, app) x ${LIST_PRICES['secret']}",
+            secrets * LIST_PRICES["secret"],
+        )
+    )
+    backups = (
+        "automated backups: free up to the storage size; a final snapshot costs "
+        + snapshot_line(storage_gb)
+        + " after rds-destroy"
+    )
     result.items.append((backups, 0.0))
     return result
 
@@ -107,5 +140,7 @@ def estimate(instance_class: str, storage_gb: int, region: str, *, public: bool,
 def snapshot_line(storage_gb: int) -> str:
     """What a snapshot of an instance of `storage_gb` costs per month, at most."""
     monthly = storage_gb * LIST_PRICES["snapshot"]
-    return (f"up to ${monthly:.2f} a month ({storage_gb} GiB x ${LIST_PRICES['snapshot']}, "
-            f"an estimate from {LIST_SOURCE})")  # fmt: skip
+    return (
+        f"up to ${monthly:.2f} a month ({storage_gb} GiB x ${LIST_PRICES['snapshot']}, "
+        f"an estimate from {LIST_SOURCE})"
+    )

@@ -14,10 +14,12 @@ import click
 from dotenv import dotenv_values
 
 from app.aws import AWSError, read_secret, region_of
-from app.settings import ConfigError, Settings
+from app.env import ConfigError
+from app.settings import Settings
 from rdsctl import doctor
 from rdsctl.aws import describe_instance, instance_port, is_proxy_endpoint
 from rdsctl.doctor import GET_BUNDLE, GET_PROXY_ROOTS
+from rdsctl.settings import OperatorSettings
 from rdsctl.target import Target
 from rdsctl.users import UserSecret, find_any, secret_names
 
@@ -50,7 +52,7 @@ def environment(env_file: str | None) -> dict[str, str]:
 def local_db(env: Mapping[str, str]) -> Target | None:
     """The Compose db to compare server settings with, if its settings parse."""
     try:
-        return Target.compose_db(Settings.from_env(env))
+        return Target.compose_db(OperatorSettings.from_env(dict(env)))
     except ConfigError:
         return None
 
@@ -74,8 +76,8 @@ def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) 
     try:
         settings = Settings.from_env(env)
         role = role or ("app" if not (settings.db_host or settings.database_url) else "migrate")
-        chosen = settings.for_migrations() if role == "migrate" else settings.for_commands()
-        target = Target.from_settings(chosen)
+        chosen = settings.for_migrations() if role == "migrate" else settings
+        target = Target.from_settings(chosen, OperatorSettings.from_env(env))
     except ConfigError as exc:
         doctor.settings_failed(click.echo, exc)
         sys.exit(1)
@@ -86,8 +88,9 @@ def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) 
             instance = describe_instance(env["RDS_INSTANCE"], settings.aws_region)
         except AWSError as exc:
             click.echo(f"  note  instance         not checked: {exc.cause}")
-    passed = doctor.run(target, click.echo, role=role, allow_pending=allow_pending, local=local,
-                        instance=instance)  # fmt: skip
+    passed = doctor.run(
+        target, click.echo, role=role, allow_pending=allow_pending, local=local, instance=instance
+    )
     if not passed:
         sys.exit(1)
 
@@ -155,9 +158,20 @@ def write_env_file(path: str, values: Mapping[str, object], comments: list[str])
 
 # What OUTPUT.off keeps as a record of the target: names and ARNs, nothing secret (SECRET_KEY,
 # and a DB_PASSWORD that a file written before deploy-env wrote only ARNs may still hold).
-RECORD = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_TLS", "DB_TLS_CA", "DB_IAM_AUTH",
-          "DB_PASSWORD_SECRET_ARN", "MIGRATE_DB_USER", "MIGRATE_DB_PASSWORD_SECRET_ARN",
-          "AWS_REGION", "RDS_INSTANCE")  # fmt: skip
+RECORD = (
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_TLS",
+    "DB_TLS_CA",
+    "DB_IAM_AUTH",
+    "DB_PASSWORD_SECRET_ARN",
+    "MIGRATE_DB_USER",
+    "MIGRATE_DB_PASSWORD_SECRET_ARN",
+    "AWS_REGION",
+    "RDS_INSTANCE",
+)
 
 
 def go_local(output: str) -> None:
@@ -168,8 +182,10 @@ def go_local(output: str) -> None:
         return
     kept = {k: v for k, v in dotenv_values(output).items() if k in RECORD}
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
-    comments = [f"The RDS target make deploy-env wrote, switched off at {when}.",
-                "No secret is kept here: make deploy-env writes a new file."]  # fmt: skip
+    comments = [
+        f"The RDS target make deploy-env wrote, switched off at {when}.",
+        "No secret is kept here: make deploy-env writes a new file.",
+    ]
     write_env_file(output + ".off", kept, comments)
     os.remove(output)
     click.echo(f"switched back to the local database ({output} is now {output}.off, no secret)")
@@ -194,18 +210,32 @@ NO_MASTER = (
 @click.option(
     "--secret-arn", envvar="RDS_SECRET_ARN", help="The app user's secret (default: rds-users')."
 )
-@click.option("--migrate-secret-arn", envvar="RDS_MIGRATE_SECRET_ARN",
-              help="The migrator's secret (default: rds-users').")  # fmt: skip
+@click.option(
+    "--migrate-secret-arn",
+    envvar="RDS_MIGRATE_SECRET_ARN",
+    help="The migrator's secret (default: rds-users').",
+)
 @click.option("--iam", is_flag=True, envvar="RDS_IAM", help="The app logs in with IAM tokens.")
 @click.option("--ca", envvar="RDS_CA", help="CA bundle (default: AWS's, fetched into .certs/).")
 @click.option("--tls", default="verify-full", hidden=True)
 @click.option("--region", envvar="AWS_REGION")
 @click.option("--output", default=ENV_FILE, show_default=True)
 @click.option("--local", "local", is_flag=True, help="Undo: switch back to the local db.")
-def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
-               database: str | None, user: str | None, secret_arn: str | None,
-               migrate_secret_arn: str | None, iam: bool, ca: str | None, tls: str,
-               region: str | None, output: str, local: bool) -> None:  # fmt: skip
+def deploy_env(
+    instance: str | None,
+    endpoint: str | None,
+    port: int | None,
+    database: str | None,
+    user: str | None,
+    secret_arn: str | None,
+    migrate_secret_arn: str | None,
+    iam: bool,
+    ca: str | None,
+    tls: str,
+    region: str | None,
+    output: str,
+    local: bool,
+) -> None:
     """Point the stack at RDS: check both users with the doctor, then write .env.rds (0600).
 
     The file names secrets, never a password: the app and migrate read the password from
@@ -260,16 +290,21 @@ def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
     if not region:
         raise click.ClickException("no AWS region: the containers need it.\n  fix: set AWS_REGION")
     common = {**base, "AWS_REGION": region}
-    migrate = {"MIGRATE_DB_USER": migrator.username,
-               "MIGRATE_DB_PASSWORD_SECRET_ARN": migrator.arn}  # fmt: skip
+    migrate = {"MIGRATE_DB_USER": migrator.username, "MIGRATE_DB_PASSWORD_SECRET_ARN": migrator.arn}
     settings = Settings.from_env({**common, **app, **migrate})
     app_target = Target.from_settings(settings)
     migrate_target = Target.from_settings(settings.for_migrations())
     local_target = local_db(os.environ)
     for role, target in (("app", app_target), ("migrate", migrate_target)):
         click.echo(f"\n{role}:")
-        if not doctor.run(target, click.echo, role=role, allow_pending=True, local=local_target,
-                          instance=info or None):  # fmt: skip
+        if not doctor.run(
+            target,
+            click.echo,
+            role=role,
+            allow_pending=True,
+            local=local_target,
+            instance=info or None,
+        ):
             raise click.ClickException(f"the target failed a check: {output} was not written")
         local_target = None  # the parity table once is enough
 
@@ -298,8 +333,9 @@ def deploy_env(instance: str | None, endpoint: str | None, port: int | None,
     click.echo("next: make migrate (shows the SQL, asks, applies), then make up")
 
 
-def user_secret(arn: str | None, places: list[str], database: str, role: str,
-                region: str | None) -> UserSecret:  # fmt: skip
+def user_secret(
+    arn: str | None, places: list[str], database: str, role: str, region: str | None
+) -> UserSecret:
     """The secret for `role`: the one given, else the one make rds-users made. Never the
     master user's: RDS's managed secrets are named rds!db-... or rds!cluster-...."""
     if (arn or "").split(":")[-1].startswith("rds!"):
@@ -319,14 +355,21 @@ def user_secret(arn: str | None, places: list[str], database: str, role: str,
     found = find_any(names, region)
     if found is None:
         name = names[0]
-        raise click.ClickException(f"no {role} user: the secret {name} does not exist.\n"
-                                   f"  fix: {NO_MASTER}")  # fmt: skip
+        raise click.ClickException(
+            f"no {role} user: the secret {name} does not exist.\n  fix: {NO_MASTER}"
+        )
     return found
 
 
-def resolve_target(instance: str | None, endpoint: str | None, port: int | None,
-                   database: str | None, user: str | None, secret_arn: str | None,
-                   region: str | None) -> dict[str, Any]:  # fmt: skip
+def resolve_target(
+    instance: str | None,
+    endpoint: str | None,
+    port: int | None,
+    database: str | None,
+    user: str | None,
+    secret_arn: str | None,
+    region: str | None,
+) -> dict[str, Any]:
     """DB_* settings from explicit values, filled in from the RDS instance when one is named.
     DB_USER is the master user (given, or the instance's); _secret_arn its secret."""
     notes = []

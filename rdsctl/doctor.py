@@ -16,8 +16,8 @@ import pymysql
 from pymysql.connections import Connection
 
 from app.aws import AWSError
+from app.env import ConfigError
 from app.revisions import revision_state
-from app.settings import ConfigError
 from rdsctl.aws import is_proxy_endpoint
 from rdsctl.target import Target
 
@@ -58,9 +58,23 @@ PRIVILEGES = {
     "app": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 # What the app's user must not hold: the running app only reads and writes rows.
-BEYOND_ROWS = {"CREATE", "ALTER", "DROP", "INDEX", "CREATE VIEW", "CREATE ROUTINE",
-               "ALTER ROUTINE", "TRIGGER", "EVENT", "CREATE USER", "FILE", "PROCESS", "RELOAD",
-               "SHUTDOWN", "SUPER"}  # fmt: skip
+BEYOND_ROWS = {
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "INDEX",
+    "CREATE VIEW",
+    "CREATE ROUTINE",
+    "ALTER ROUTINE",
+    "TRIGGER",
+    "EVENT",
+    "CREATE USER",
+    "FILE",
+    "PROCESS",
+    "RELOAD",
+    "SHUTDOWN",
+    "SUPER",
+}
 
 
 class Failure(Exception):
@@ -176,9 +190,11 @@ def note_private(echo: Echo, instance: dict[str, Any], resolved: str) -> None:
     addresses = resolved.split(" -> ", 1)[-1].split(", ")
     private = all(ipaddress.ip_address(a).is_private for a in addresses if a)
     if private and not instance.get("PubliclyAccessible"):
-        echo(f"  note  {'network':<16} not publicly accessible: its endpoint is a VPC "
-             "address, reachable from inside the VPC only (a VPN, a bastion, or make it "
-             "public)")  # fmt: skip
+        echo(
+            f"  note  {'network':<16} not publicly accessible: its endpoint is a VPC "
+            "address, reachable from inside the VPC only (a VPN, a bastion, or make it "
+            "public)"
+        )
 
 
 def network_fix(instance: dict[str, Any], port: int) -> str | None:
@@ -196,13 +212,15 @@ def network_fix(instance: dict[str, Any], port: int) -> str | None:
         return None
     if not allowed:
         return f"no inbound rule of its security groups opens TCP {port}: make rds-allow-my-ip"
-    mine = this_machine()
+    mine = public_address()
     shown = ", ".join(str(n) for n in allowed[:5])
     if mine is None:
         return f"its security groups allow TCP {port} from {shown}: is this machine in one?"
     if any(mine in network for network in allowed):
-        return (f"a security group rule covers {mine}; check the route from here (VPN, "
-                "firewall, the subnet's network ACL)")  # fmt: skip
+        return (
+            f"a security group rule covers {mine}; check the route from here (VPN, "
+            "firewall, the subnet's network ACL)"
+        )
     return f"no security group rule covers {mine} (allowed: {shown}): make rds-allow-my-ip"
 
 
@@ -218,7 +236,7 @@ def step_security_group(instance: dict[str, Any], port: int, addresses: list[str
     except AWSError as exc:
         return f"not checked: {exc.cause}"
     shown = ", ".join(str(n) for n in allowed[:5]) or "no network"
-    mine = this_machine()
+    mine = public_address()
     if mine is None:
         return f"TCP {port} open to {shown}; this machine's address is unknown (MY_IP)"
     if any(mine in network for network in allowed):
@@ -257,7 +275,7 @@ def allowed_networks(instance: dict[str, Any], port: int) -> list[Any]:
     return networks
 
 
-def this_machine() -> Any:
+def public_address() -> Any:
     """This machine's public address: MY_IP, else checkip.amazonaws.com; None if unknown."""
     import os
     import urllib.request
@@ -520,8 +538,10 @@ def run(
                 # the client insists on TLS before it sends the password: the handshake passed
                 ok(echo, "TLS", f"handshake done (DB_TLS={target.tls})")
             elif failure.step == "login":
-                echo(f"  ?     {'TLS':<16} not known: DB_TLS={target.tls} falls back to plain "
-                     "text, and the login failed before the session could be asked")  # fmt: skip
+                echo(
+                    f"  ?     {'TLS':<16} not known: DB_TLS={target.tls} falls back to plain "
+                    "text, and the login failed before the session could be asked"
+                )
             raise
         ok(echo, "TLS", tls_detail(target, connection))
         ok(echo, "login", f"as {target.user}")

@@ -2,7 +2,6 @@
 upgrade it to the head. On a shared database (make deploy-env sets MIGRATE_MODE=reviewed) it
 shows the SQL, asks, takes a snapshot if asked, and only then applies."""
 
-import os
 import sys
 from datetime import UTC, datetime
 
@@ -16,21 +15,22 @@ from app.extensions import db
 from app.revisions import database_state
 from app.settings import Settings
 from rdsctl.aws import aws_call
+from rdsctl.settings import OperatorSettings
 
 
 @click.command("migrate")
 def migrate_command() -> None:
     """Wait for the database (MIGRATE_WAIT_TIMEOUT), then apply the migrations (MIGRATE_MODE)."""
-    settings = Settings.from_env().for_migrations()
+    settings, operator = Settings.from_env().for_migrations(), OperatorSettings.from_env()
     with create_app(settings).app_context():
-        wait_for_database(settings.migrate_wait_timeout)
-        if settings.migrate_mode == "reviewed":
-            apply_reviewed()
+        wait_for_database(operator.migrate_wait_timeout)
+        if operator.migrate_mode == "reviewed":
+            apply_reviewed(operator)
         else:
             flask_migrate.upgrade()
 
 
-def apply_reviewed() -> None:
+def apply_reviewed(operator: OperatorSettings) -> None:
     """Needs an app context; exits 3 when the SQL was shown but not confirmed."""
     state = database_state(db.engine)
     if state.unknown:
@@ -43,18 +43,17 @@ def apply_reviewed() -> None:
     click.echo(f"pending migrations: {', '.join(state.pending)}. The SQL they will run:\n")
     start = f"{state.current[0]}:heads" if state.current else "heads"
     flask_migrate.upgrade(sql=True, revision=start)
-    if os.environ.get("CONFIRM") != "yes":
+    if not operator.confirm:
         if not sys.stdin.isatty():
             click.echo("\nnot applied: review the SQL above, then run make migrate CONFIRM=yes")
             sys.exit(3)
         if not click.confirm(f"\napply {len(state.pending)} migration(s) to {db.engine.url.host}?"):
             click.echo("not applied")
             sys.exit(3)
-    if os.environ.get("SNAPSHOT") == "1":
-        instance = os.environ.get("RDS_INSTANCE")
-        if not instance:
+    if operator.snapshot:
+        if not operator.rds_instance:
             raise click.ClickException("SNAPSHOT=1 needs RDS_INSTANCE (make deploy-env writes it)")
-        take_snapshot(instance, os.environ.get("AWS_REGION"))
+        take_snapshot(operator.rds_instance, operator.aws_region)
     flask_migrate.upgrade()
 
 

@@ -70,22 +70,26 @@ def ensure_group(ec2: Any, instance: str, vpc: str) -> str:
             GroupName=f"{instance}-mysql",
             Description=f"MySQL of {instance}: one rule per address, by make rds-allow-my-ip",
             VpcId=vpc,
-            TagSpecifications=[{
-                "ResourceType": "security-group",
-                "Tags": [{"Key": OWNER_TAG, "Value": instance},
-                         {"Key": "created-by", "Value": RULE_PREFIX}],
-            }],
-        )  # fmt: skip
+            TagSpecifications=[
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [
+                        {"Key": OWNER_TAG, "Value": instance},
+                        {"Key": "created-by", "Value": RULE_PREFIX},
+                    ],
+                }
+            ],
+        )
     return str(created["GroupId"])
 
 
-def this_machine() -> str:
+def rule_owner() -> str:
     """Who added a rule: the description names it, so that revoke finds it by that."""
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def rule_description() -> str:
-    return f"{RULE_PREFIX}: {this_machine()} {datetime.now(UTC):%Y-%m-%d}"
+    return f"{RULE_PREFIX}: {rule_owner()} {datetime.now(UTC):%Y-%m-%d}"
 
 
 def lookup_address(environ: dict[str, str] | None = None) -> tuple[str, str]:
@@ -135,11 +139,14 @@ def one_address(given: str | None, force: bool) -> str:
         everyone = network.prefixlen == 0
         raise click.ClickException(
             f"refusing {network}: "
-            + ("that opens the database to the whole internet" if everyone
-               else f"that opens the database to {network.num_addresses:,} addresses")
+            + (
+                "that opens the database to the whole internet"
+                if everyone
+                else f"that opens the database to {network.num_addresses:,} addresses"
+            )
             + ", where it is scanned and brute-forced within minutes\n"
             "  fix: allow your own address (the default), or pass FORCE=1 if you mean it"
-        )  # fmt: skip
+        )
     return str(network)
 
 
@@ -154,7 +161,7 @@ def permission(port: int, cidr: str, description: str | None = None) -> dict[str
 def our_rules(group: dict[str, Any], mine_only: bool = True) -> list[tuple[int, str, str]]:
     """(port, network, description) of the rules rds-allow-my-ip added to `group`: this
     machine's (by the description), or everyone's."""
-    wanted = f"{RULE_PREFIX}: {this_machine()} " if mine_only else f"{RULE_PREFIX}: "
+    wanted = f"{RULE_PREFIX}: {rule_owner()} " if mine_only else f"{RULE_PREFIX}: "
     found = []
     for rule in group.get("IpPermissions", []):
         port = rule.get("FromPort", 0)

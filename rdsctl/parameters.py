@@ -24,8 +24,10 @@ RDS_MANAGED = {
     "8.4), the same as the local list",
 }
 # Parameters whose value on RDS is chosen at rds-create time, not copied from the file.
-SELECTABLE = {"require_secure_transport": "RDS_REQUIRE_TLS (default 1: every connection of "
-              "this project uses TLS; the local server leaves it OFF, RDS's default)"}  # fmt: skip
+SELECTABLE = {
+    "require_secure_transport": "RDS_REQUIRE_TLS (default 1: every connection of "
+    "this project uses TLS; the local server leaves it OFF, RDS's default)"
+}
 # A server option locally, a parameter of another name on RDS.
 RENAMED = {"default_time_zone": "time_zone"}
 VALUES = {("time_zone", "'+00:00'"): "UTC"}  # the named zone RDS accepts for +00:00
@@ -70,13 +72,16 @@ def ensure_group(rds: Any, instance: str, family: str, parameters: dict[str, str
                 DBParameterGroupName=name,
                 DBParameterGroupFamily=family,
                 Description=f"{instance}: generated from docker/mysql/conf.d/rds.cnf",
-                Tags=[{"Key": OWNER_TAG, "Value": instance},
-                      {"Key": "created-by", "Value": RULE_PREFIX}],
-            )  # fmt: skip
+                Tags=[
+                    {"Key": OWNER_TAG, "Value": instance},
+                    {"Key": "created-by", "Value": RULE_PREFIX},
+                ],
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in (
-                "DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault"
-            ):  # fmt: skip
+                "DBParameterGroupAlreadyExists",
+                "DBParameterGroupAlreadyExistsFault",
+            ):
                 raise
     items = [
         {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}

@@ -20,13 +20,11 @@ import click
 from dotenv import dotenv_values
 
 from app.aws import client
-from app.settings import Env
 from rdsctl import cost, network, parameters, versions
 from rdsctl.aws import aws_call, describe_instance, instance_or_none, instance_port
+from rdsctl.settings import OperatorSettings
 
 TAG = {"Key": "created-by", "Value": "flask-rds-starter"}
-FREE_TIER_CLASS = "db.t4g.micro"  # the smallest class RDS offers MySQL on
-CA_CERTIFICATE = "rds-ca-rsa2048-g1"  # RDS's default CA since 2024; valid until 2061
 STOPPED_DAYS = 7
 
 
@@ -50,56 +48,59 @@ def is_ours(rds: Any, info: Mapping[str, Any]) -> bool:
 PlanLines = list[tuple[str, str, str]]
 
 
-def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
-             sts: Any) -> tuple[dict[str, Any], PlanLines, dict[str, Any]]:  # fmt: skip
+def plan_for(
+    operator: OperatorSettings, rds: Any, ec2: Any, sts: Any
+) -> tuple[dict[str, Any], PlanLines, dict[str, Any]]:
     """CreateDBInstance parameters, the plan lines to show, and what else to make."""
-    env = Env(environ)
-    identifier = env.text("RDS_INSTANCE", "flask-rds-dev")
-    public = env.flag("RDS_PUBLIC")
-    major = versions.major_line(env.text("MYSQL_IMAGE", "mysql:8.4"),
-                                env.optional("RDS_ENGINE_VERSION"))  # fmt: skip
+    identifier = operator.instance_name
+    public = operator.rds_public
+    major = versions.major_line(operator.mysql_image, operator.rds_engine_version)
     version = versions.resolve(rds, major)
     with aws_call("find which AWS account these credentials belong to"):
         account = sts.get_caller_identity()["Account"]
     region = rds.meta.region_name
-    subnet_group = env.optional("RDS_SUBNET_GROUP")
+    subnet_group = operator.rds_subnet_group
     described_group = None
     if subnet_group:
         with aws_call(f"describe the DB subnet group {subnet_group}"):
             described_group = rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)[
                 "DBSubnetGroups"
             ][0]
-    vpc = network.choose_vpc(ec2, env.optional("RDS_VPC_ID"), described_group)
-    given_groups = [g for g in (env.optional("RDS_SECURITY_GROUP_IDS") or "").split(",") if g]
+    vpc = network.choose_vpc(ec2, operator.rds_vpc_id, described_group)
+    given_groups = [g for g in (operator.rds_security_group_ids or "").split(",") if g]
     existing_group = None if given_groups else network.owned_group(ec2, identifier, vpc)
-    require_tls = env.flag("RDS_REQUIRE_TLS", True)
+    require_tls = operator.rds_require_tls
     params: dict[str, Any] = {
         "DBInstanceIdentifier": identifier,
         "Engine": "mysql",
         "EngineVersion": version.engine_version,
         "EngineLifecycleSupport": versions.NO_EXTENDED_SUPPORT,
-        "DBInstanceClass": env.text("RDS_INSTANCE_CLASS", FREE_TIER_CLASS),
-        "AllocatedStorage": env.integer("RDS_STORAGE_GB", 20, minimum=20, maximum=65536),
+        "DBInstanceClass": operator.rds_instance_class,
+        "AllocatedStorage": operator.rds_storage_gb,
         "StorageType": "gp3",
-        "DBName": env.text("MYSQL_DATABASE", "app"),
-        "MasterUsername": env.text("RDS_MASTER_USER", "admin"),
+        "DBName": operator.mysql_database,
+        "MasterUsername": operator.rds_master_user,
         "ManageMasterUserPassword": True,
         "StorageEncrypted": True,
         "PubliclyAccessible": public,
-        "DeletionProtection": env.flag("RDS_DELETION_PROTECTION", True),
-        "BackupRetentionPeriod": env.integer("RDS_BACKUP_DAYS", 1, maximum=35),
-        "CACertificateIdentifier": env.text("RDS_CA_CERTIFICATE", CA_CERTIFICATE),
+        "DeletionProtection": operator.rds_deletion_protection,
+        "BackupRetentionPeriod": operator.rds_backup_days,
+        "CACertificateIdentifier": operator.rds_ca_certificate,
         "CopyTagsToSnapshot": True,
         "DBParameterGroupName": parameters.group_name(identifier),
-        "Tags": [TAG, {"Key": network.OWNER_TAG, "Value": identifier},
-                 {"Key": "project", "Value": env.text("COMPOSE_PROJECT_NAME", "flask-rds")}],
-    }  # fmt: skip
+        "Tags": [
+            TAG,
+            {"Key": network.OWNER_TAG, "Value": identifier},
+            {"Key": "project", "Value": operator.compose_project_name},
+        ],
+    }
     if subnet_group:
         params["DBSubnetGroupName"] = subnet_group
     # IPv4 only by default (the default VPC's subnets have no IPv6 range); DUAL for IPv6 rules.
-    params["NetworkType"] = env.choice("RDS_NETWORK_TYPE", "IPV4", ("IPV4", "DUAL"))
-    estimate = cost.estimate(params["DBInstanceClass"], params["AllocatedStorage"], region,
-                             public=public, secrets=3)  # fmt: skip
+    params["NetworkType"] = operator.rds_network_type
+    estimate = cost.estimate(
+        params["DBInstanceClass"], params["AllocatedStorage"], region, public=public, secrets=3
+    )
     support_ends = (
         f"{version.standard_support_ends:%Y-%m-%d}" if version.standard_support_ends else "?"
     )
@@ -114,37 +115,70 @@ def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
         ("AWS account", str(account), "check it: a wrong AWS_PROFILE creates it elsewhere"),
         ("region", str(region), "fixed: another region means another instance"),
         ("identifier", identifier, "cannot be renamed in place without downtime"),
-        ("engine", f"mysql {version.engine_version} (RDS's default of the {major} line, the "
-         f"local db's), standard support until {support_ends}",
-         "major upgrades are one way, with downtime"),
-        ("extended support", "never bought (EngineLifecycleSupport "
-         f"{versions.NO_EXTENDED_SUPPORT})", "changeable any time"),
+        (
+            "engine",
+            f"mysql {version.engine_version} (RDS's default of the {major} line, the "
+            f"local db's), standard support until {support_ends}",
+            "major upgrades are one way, with downtime",
+        ),
+        (
+            "extended support",
+            f"never bought (EngineLifecycleSupport {versions.NO_EXTENDED_SUPPORT})",
+            "changeable any time",
+        ),
         ("instance class", params["DBInstanceClass"], "changeable, a few minutes of downtime"),
-        ("storage", f"{params['AllocatedStorage']} GiB gp3, encrypted (aws/rds key)",
-         "can grow, never shrink; encryption is fixed"),
+        (
+            "storage",
+            f"{params['AllocatedStorage']} GiB gp3, encrypted (aws/rds key)",
+            "can grow, never shrink; encryption is fixed",
+        ),
         ("initial database", params["DBName"], "fixed: another one must be made by hand"),
-        ("master user", params["MasterUsername"] + ", password managed by RDS in Secrets "
-         "Manager (rotated every 7 days), never shown", "the user name is fixed"),
-        ("network", f"VPC {vpc}, subnet group {subnet_group or 'default (the default VPC)'}",
-         "fixed for the life of the instance"),
+        (
+            "master user",
+            params["MasterUsername"] + ", password managed by RDS in Secrets "
+            "Manager (rotated every 7 days), never shown",
+            "the user name is fixed",
+        ),
+        (
+            "network",
+            f"VPC {vpc}, subnet group {subnet_group or 'default (the default VPC)'}",
+            "fixed for the life of the instance",
+        ),
         ("security group", groups_line, "changeable any time"),
-        ("publicly accessible",
-         "YES: reachable from the internet, limited by its security group" if public
-         else "no: reachable only inside its VPC (RDS_PUBLIC=1 to reach it from a laptop)",
-         "changeable any time"),
-        ("parameter group", f"{params['DBParameterGroupName']} ({version.family}): from "
-         "docker/mysql/conf.d/rds.cnf, require_secure_transport "
-         + ("ON" if require_tls else "OFF"), "changeable; some need a reboot"),
+        (
+            "publicly accessible",
+            "YES: reachable from the internet, limited by its security group"
+            if public
+            else "no: reachable only inside its VPC (RDS_PUBLIC=1 to reach it from a laptop)",
+            "changeable any time",
+        ),
+        (
+            "parameter group",
+            f"{params['DBParameterGroupName']} ({version.family}): from "
+            "docker/mysql/conf.d/rds.cnf, require_secure_transport "
+            + ("ON" if require_tls else "OFF"),
+            "changeable; some need a reboot",
+        ),
         ("CA certificate", params["CACertificateIdentifier"], "changeable, with a restart"),
-        ("deletion protection", "on" if params["DeletionProtection"] else "off",
-         "changeable any time"),
-        ("backups", f"kept {params['BackupRetentionPeriod']} day(s); tags copied to snapshots",
-         "changeable any time"),
+        (
+            "deletion protection",
+            "on" if params["DeletionProtection"] else "off",
+            "changeable any time",
+        ),
+        (
+            "backups",
+            f"kept {params['BackupRetentionPeriod']} day(s); tags copied to snapshots",
+            "changeable any time",
+        ),
         ("tags", "created-by=flask-rds-starter", "rds-destroy deletes only tagged resources"),
         *[("cost" if i == 0 else "", line, "") for i, line in enumerate(estimate.lines())],
-    ]  # fmt: skip
-    extra = {"vpc": vpc, "given_groups": given_groups, "family": version.family,
-             "parameters": parameters.group_parameters(require_tls)}  # fmt: skip
+    ]
+    extra = {
+        "vpc": vpc,
+        "given_groups": given_groups,
+        "family": version.family,
+        "parameters": parameters.group_parameters(require_tls),
+    }
     return params, lines, extra
 
 
@@ -154,7 +188,8 @@ def plan_for(environ: Mapping[str, str], rds: Any, ec2: Any,
 def rds_create(wait_minutes: int, poll_seconds: float) -> None:
     """Create a development RDS for MySQL instance: plan, confirm, create, wait (rerunnable)."""
     rds, ec2, sts = client("rds"), client("ec2"), client("sts")
-    identifier = os.environ.get("RDS_INSTANCE") or "flask-rds-dev"
+    operator = OperatorSettings.from_env()
+    identifier = operator.instance_name
     existing = instance_or_none(rds, identifier)
     if existing is not None:
         if not is_ours(rds, existing):
@@ -165,20 +200,23 @@ def rds_create(wait_minutes: int, poll_seconds: float) -> None:
             )
         status = existing["DBInstanceStatus"]
         if status in ("stopped", "stopping", "deleting"):
-            fix = ("make rds-start, then make rds-create again to wait" if status != "deleting"
-                   else "wait until it is gone, or pick another RDS_INSTANCE")  # fmt: skip
+            fix = (
+                "make rds-start, then make rds-create again to wait"
+                if status != "deleting"
+                else "wait until it is gone, or pick another RDS_INSTANCE"
+            )
             raise click.ClickException(
                 f"{identifier} exists and is ours, but {status}\n  fix: {fix}"
             )
         click.echo(f"{identifier} exists and is ours ({status}): waiting")
     else:
-        params, lines, extra = plan_for(os.environ, rds, ec2, sts)
+        params, lines, extra = plan_for(operator, rds, ec2, sts)
         click.echo("Plan for the RDS instance (and what each costs to change later):")
         for name, value, later in lines:
             click.echo(f"  {name:<20} {value}")
             if later:
                 click.echo(f"  {'':<20}   later: {later}")
-        if os.environ.get("DRY_RUN") == "1":
+        if operator.dry_run:
             click.echo("DRY_RUN=1: nothing created")
             return
         if not confirmed(f"create {identifier}?"):
@@ -285,7 +323,7 @@ def rds_revoke_my_ip(instance: str, ip: str | None) -> None:
         cidr = network.one_address(ip, force=True)
         rules = [rule for rule in rules if rule[1] == cidr]
     if not rules:
-        click.echo(f"no rule of {network.this_machine()} in {group['GroupId']}: nothing to remove")
+        click.echo(f"no rule of {network.rule_owner()} in {group['GroupId']}: nothing to remove")
         return
     network.revoke(ec2, group["GroupId"], rules)
     for port, cidr, description in rules:
@@ -299,10 +337,14 @@ def rds_stop(instance: str) -> None:
     rds = client("rds")
     with aws_call(f"stop {instance!r}"):
         rds.stop_db_instance(DBInstanceIdentifier=instance)
-    click.echo(f"stopping {instance}: no instance hours are billed while it is stopped; its "
-               "storage and snapshots still are")  # fmt: skip
-    click.echo(f"RDS starts a stopped instance again by itself after {STOPPED_DAYS} days "
-               "(and then bills its hours): stop it again, or make rds-destroy")  # fmt: skip
+    click.echo(
+        f"stopping {instance}: no instance hours are billed while it is stopped; its "
+        "storage and snapshots still are"
+    )
+    click.echo(
+        f"RDS starts a stopped instance again by itself after {STOPPED_DAYS} days "
+        "(and then bills its hours): stop it again, or make rds-destroy"
+    )
 
 
 @click.command("rds-start")
@@ -336,9 +378,11 @@ def delete_user_secrets(instance: str) -> list[str]:
     deleted = []
     with aws_call("delete the users' secrets"):
         listed = secrets.list_secrets(
-            Filters=[{"Key": "tag-key", "Values": [f"{network.RULE_PREFIX}:target"]},
-                     {"Key": "tag-value", "Values": [instance]}]
-        )["SecretList"]  # fmt: skip
+            Filters=[
+                {"Key": "tag-key", "Values": [f"{network.RULE_PREFIX}:target"]},
+                {"Key": "tag-value", "Values": [instance]},
+            ]
+        )["SecretList"]
         for secret in listed:
             secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
             deleted.append(secret["Name"])
@@ -350,8 +394,7 @@ def delete_user_secrets(instance: str) -> list[str]:
 @click.option("--skip-final-snapshot", is_flag=True, envvar="SKIP_FINAL_SNAPSHOT")
 @click.option("--env-file", envvar="RDS_ENV_FILE", default=".env.rds", show_default=True)
 @click.option("--wait-minutes", default=30, show_default=True, envvar="RDS_WAIT_MINUTES")
-def rds_destroy(instance: str, skip_final_snapshot: bool, env_file: str,
-                wait_minutes: int) -> None:  # fmt: skip
+def rds_destroy(instance: str, skip_final_snapshot: bool, env_file: str, wait_minutes: int) -> None:
     """Delete an instance rds-create made, after a final snapshot, and everything made for it:
     its rules, security group, parameter group, users' secrets, and .env.rds. Rerunnable."""
     rds, ec2 = client("rds"), client("ec2")
@@ -401,8 +444,9 @@ def delete_security_group(ec2: Any, group_id: str, wait_minutes: int) -> None:
 NO_SNAPSHOT_STATES = ("failed", "incompatible-network", "incompatible-restore")
 
 
-def delete_instance(rds: Any, info: Mapping[str, Any], skip_final_snapshot: bool,
-                    wait_minutes: int) -> None:  # fmt: skip
+def delete_instance(
+    rds: Any, info: Mapping[str, Any], skip_final_snapshot: bool, wait_minutes: int
+) -> None:
     instance = info["DBInstanceIdentifier"]
     status = info.get("DBInstanceStatus")
     if status == "deleting":
@@ -421,8 +465,10 @@ def delete_instance(rds: Any, info: Mapping[str, Any], skip_final_snapshot: bool
     click.echo(f"about to delete {instance} ({endpoint})")
     if snapshot:
         storage = int(info.get("AllocatedStorage") or 20)
-        click.echo(f"  final snapshot: {snapshot}; it stays until you delete it, and costs "
-                   f"{cost.snapshot_line(storage)}")  # fmt: skip
+        click.echo(
+            f"  final snapshot: {snapshot}; it stays until you delete it, and costs "
+            f"{cost.snapshot_line(storage)}"
+        )
         click.echo(
             f"  delete it later: aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}"
         )

@@ -9,7 +9,9 @@ from sqlalchemy.exc import ArgumentError
 
 from app.config import tls_connect_args
 from app.credentials import connect_with, provider_for
-from app.settings import ConfigError, Settings
+from app.env import ConfigError
+from app.settings import Settings
+from rdsctl.settings import OperatorSettings
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class Target:
     local: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Target":
+    def from_settings(
+        cls, settings: Settings, operator: OperatorSettings | None = None
+    ) -> "Target":
         """The database the app would use: DATABASE_URL, else DB_HOST and its parts, else the
         Compose db on 127.0.0.1:MYSQL_PORT as the app user (make up)."""
         if settings.database_url:
@@ -47,7 +51,9 @@ class Target:
             host, port, database = settings.db_host, settings.db_port, settings.db_name
             user, password = settings.db_user or "", settings.db_password
         else:
-            return cls.compose_db(settings)
+            return cls.compose_db(
+                operator or OperatorSettings(), settings.db_tls, settings.db_tls_ca
+            )
         return cls(
             host,
             port,
@@ -61,16 +67,18 @@ class Target:
         )
 
     @classmethod
-    def compose_db(cls, settings: Settings) -> "Target":
+    def compose_db(
+        cls, operator: OperatorSettings, tls: str = "preferred", ca: str | None = None
+    ) -> "Target":
         """The Compose `db` as published on this machine, as the app user."""
         return cls(
             host="127.0.0.1",
-            port=settings.mysql_port,
-            database=settings.mysql_database,
-            user=settings.app_db_user,
-            password=settings.app_db_password,
-            tls=settings.db_tls,
-            ca=settings.db_tls_ca,
+            port=operator.mysql_port,
+            database=operator.mysql_database,
+            user=operator.app_db_user,
+            password=operator.app_db_password,
+            tls=tls,
+            ca=ca,
             connect_timeout=2,
             local=True,
         )

@@ -29,8 +29,15 @@ GRANTS = {
 }
 IAM_PLUGIN = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
 EXCLUDED_CHARACTERS = "/@\"'\\"  # what Secrets Manager's MySQL rotation functions exclude
-RESERVED = {"rdsadmin", "rdsrepladmin", "rds_superuser_role", "mysql.sys", "mysql.session",
-            "mysql.infoschema", "root"}  # fmt: skip
+RESERVED = {
+    "rdsadmin",
+    "rdsrepladmin",
+    "rds_superuser_role",
+    "mysql.sys",
+    "mysql.session",
+    "mysql.infoschema",
+    "root",
+}
 
 
 def secret_name(where: str, database: str, role: str) -> str:
@@ -94,8 +101,15 @@ def find_any(names: list[str], region: str | None, secretsmanager: Any = None) -
     return None
 
 
-def ensure_secret(names: list[str], role: str, username: str, target: Target, where: str,
-                  master_arn: str | None, region: str | None) -> UserSecret:  # fmt: skip
+def ensure_secret(
+    names: list[str],
+    role: str,
+    username: str,
+    target: Target,
+    where: str,
+    master_arn: str | None,
+    region: str | None,
+) -> UserSecret:
     """Our secret for `role`, created with a new password if it does not exist yet. The JSON is
     the shape Secrets Manager's MySQL rotation functions read (alternating users: masterarn)."""
     secretsmanager = client("secretsmanager", region)
@@ -147,8 +161,9 @@ def refuse_names(app_user: str, migrator_user: str, master_user: str) -> None:
 Statement = tuple[str, tuple[str, ...]]
 
 
-def user_statements(role: str, username: str, password: str | None,
-                    database: str) -> list[Statement]:  # fmt: skip
+def user_statements(
+    role: str, username: str, password: str | None, database: str
+) -> list[Statement]:
     """The SQL that creates (or resets) one user and grants its role. password None: the IAM
     variant, which logs in with tokens through RDS's AWSAuthenticationPlugin."""
     params: tuple[str, ...]
@@ -180,15 +195,25 @@ def user_statements(role: str, username: str, password: str | None,
 @click.option("--iam", is_flag=True, envvar="RDS_IAM", help="The app logs in with IAM tokens.")
 @click.option("--ca", envvar="RDS_CA", help="CA bundle (default: AWS's, fetched into .certs/).")
 @click.option("--region", envvar="AWS_REGION")
-def rds_users(instance: str | None, endpoint: str | None, port: int | None,
-              database: str | None, master_user: str | None, master_secret_arn: str | None,
-              app_user: str, migrator_user: str, iam: bool, ca: str | None,
-              region: str | None) -> None:  # fmt: skip
+def rds_users(
+    instance: str | None,
+    endpoint: str | None,
+    port: int | None,
+    database: str | None,
+    master_user: str | None,
+    master_secret_arn: str | None,
+    app_user: str,
+    migrator_user: str,
+    iam: bool,
+    ca: str | None,
+    region: str | None,
+) -> None:
     """Create the migrator and app users on RDS, their passwords in Secrets Manager."""
     from rdsctl.deploy import ca_bundle, resolve_target, secret_region
 
-    found = resolve_target(instance, endpoint, port, database, master_user, master_secret_arn,
-                           region)  # fmt: skip
+    found = resolve_target(
+        instance, endpoint, port, database, master_user, master_secret_arn, region
+    )
     master_arn = found.get("_secret_arn")
     if not master_arn:
         raise click.ClickException(
@@ -209,7 +234,7 @@ def rds_users(instance: str | None, endpoint: str | None, port: int | None,
             db_tls_ca=str(ca_bundle(ca, found["DB_HOST"])),
             db_password_secret_arn=master_arn,
             aws_region=region,
-        ).for_commands()
+        )
     )
     click.echo(f"as the master user: {master.display()}")
     try:
@@ -230,9 +255,12 @@ def rds_users(instance: str | None, endpoint: str | None, port: int | None,
                 continue
             names = secret_names([where, master.host], master.database, role)
             secret = ensure_secret(names, role, username, master, where, master_arn, region)
-            for sql, params in user_statements(role, secret.username, secret.password,
-                                               master.database):  # fmt: skip
+            for sql, params in user_statements(
+                role, secret.username, secret.password, master.database
+            ):
                 cursor.execute(sql, params)
-            click.echo(f"user {secret.username}: {GRANTS[role]} on {master.database}, "
-                       f"password in {secret.arn}")  # fmt: skip
+            click.echo(
+                f"user {secret.username}: {GRANTS[role]} on {master.database}, "
+                f"password in {secret.arn}"
+            )
     click.echo("next: make deploy-env (it points migrate at the migrator, the app at the app user)")

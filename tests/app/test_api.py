@@ -85,8 +85,24 @@ def test_a_path_model_that_does_not_say_it_is_one_is_refused_at_start():
         api.check_parameter_models(app)
 
 
-NAMES = ["a", " a ", "\u200b", "\u200b a", "\t\n", "\x00a", "a\x00", "\u00ad", "\ufeff\u3000",
-         "é", "\u0301", "🍰", "\U000e0001", "\u2028", "\u061c", "x" * 120]  # fmt: skip
+NAMES = [
+    "a",
+    " a ",
+    "\u200b",
+    "\u200b a",
+    "\t\n",
+    "\x00a",
+    "a\x00",
+    "\u00ad",
+    "\ufeff\u3000",
+    "é",
+    "\u0301",
+    "🍰",
+    "\U000e0001",
+    "\u2028",
+    "\u061c",
+    "x" * 120,
+]
 
 
 @pytest.mark.parametrize("name", NAMES, ids=ascii)

@@ -6,7 +6,8 @@ import pytest
 
 from app import create_app
 from app.config import engine_options, flask_config, tls_connect_args
-from app.settings import ConfigError, Settings
+from app.env import ConfigError
+from app.settings import Settings
 
 
 def uri(settings: Settings, instance: str = "/srv/instance"):

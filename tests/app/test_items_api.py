@@ -269,10 +269,15 @@ def test_oversized_body_names_the_limit(client):
 
 @pytest.mark.parametrize(
     "spelling",
-    [lambda n: f"000{n}", lambda n: f"0{n}", lambda n: f"+{n}", lambda n: f"{n}.0",
-     lambda n: "".join(chr(0x660 + int(d)) for d in n),  # Arabic-Indic digits
-     lambda n: "0"],
-)  # fmt: skip
+    [
+        lambda n: f"000{n}",
+        lambda n: f"0{n}",
+        lambda n: f"+{n}",
+        lambda n: f"{n}.0",
+        lambda n: "".join(chr(0x660 + int(d)) for d in n),  # Arabic-Indic digits
+        lambda n: "0",
+    ],
+)
 def test_an_id_has_one_spelling_and_any_other_is_404(client, spelling):
     item_id = str(create(client, "first").get_json()["id"])
     assert client.get(f"/api/items/{item_id}").status_code == 200
@@ -324,9 +329,12 @@ def post_chunked(client, body: bytes):
     """Transfer-Encoding: chunked, as gunicorn hands it over (no Content-Length, the stream
     terminated by the server)."""
     return client.post(
-        "/api/items", input_stream=io.BytesIO(body), content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True},
-    )  # fmt: skip
+        "/api/items",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
 
 
 def test_a_chunked_body_over_the_limit_is_413_not_400(client):

@@ -102,8 +102,10 @@ def test_name_key_migration_fills_the_key_on_a_table_with_rows(empty_database):
         rows = connection.execute(sa.text("SELECT name, name_key FROM items ORDER BY id")).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [
-        ("Widget", "widget"), ("Gadget", "gadget"), ("Straße", "strasse")
-    ]  # fmt: skip
+        ("Widget", "widget"),
+        ("Gadget", "gadget"),
+        ("Straße", "strasse"),
+    ]
 
 
 def test_name_key_migration_stops_listing_names_that_would_collide(empty_database):

@@ -25,9 +25,16 @@ def served(empty_database):
 
 
 # Headless as root needs --no-sandbox; the rest keep Chromium off the (closed) network.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--no-first-run", "--disable-background-networking", "--disable-sync",
-                  "--disable-component-update")  # fmt: skip
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-sync",
+    "--disable-component-update",
+)
 
 
 @pytest.fixture

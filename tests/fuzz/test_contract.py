@@ -23,8 +23,12 @@ from tests.support.databases import settings_for
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "200"))
 # What the document promises. Not positive_data_acceptance: JSON Schema cannot say "at least
 # one visible character" or "no NUL", so some documented-valid names are rightly refused (422).
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
-          content_type_conformance]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+]
 
 
 # The document, as served; the requests then go to each test's own app and database.

@@ -181,8 +181,9 @@ def test_rds_users_creates_a_migrator_and_a_rows_only_app_user(users, standin, c
         assert password not in users["output"]
 
 
-def test_rds_users_is_rerunnable_and_keeps_the_passwords(users, aws_module, standin, certs,
-                                                         master_secret):  # fmt: skip
+def test_rds_users_is_rerunnable_and_keeps_the_passwords(
+    users, aws_module, standin, certs, master_secret
+):
     again = Tool().invoke(
         ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret]
     )
@@ -227,25 +228,37 @@ def test_deploy_env_names_secrets_and_users_never_a_password(deployed, users, ma
         assert password not in text and password not in result.output
 
 
-def test_deploy_env_refuses_the_master_users_managed_secret(cli, users, standin, certs,
-                                                          master_secret, tmp_path):  # fmt: skip
+def test_deploy_env_refuses_the_master_users_managed_secret(
+    cli, users, standin, certs, master_secret, tmp_path
+):
     out = tmp_path / ".env.rds"
-    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--secret-arn", master_secret,
-                         "--output", str(out)])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            *on_standin(standin, certs),
+            "--secret-arn",
+            master_secret,
+            "--output",
+            str(out),
+        ]
+    )
     assert result.exit_code == 1
     assert "RDS's secret of the master user" in result.output and "make rds-users" in result.output
     assert not out.exists()
 
 
-def test_deploy_env_refuses_a_user_that_may_change_the_schema(cli, aws_module, users, standin,
-                                                              certs, tmp_path):  # fmt: skip
+def test_deploy_env_refuses_a_user_that_may_change_the_schema(
+    cli, aws_module, users, standin, certs, tmp_path
+):
     """A copy of the master's login in a secret of one's own: the doctor sees its grants."""
     secret = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
-    arn = aws_module.client("secretsmanager").create_secret(Name="my-admin-copy",
-                                                            SecretString=secret)["ARN"]  # fmt: skip
+    arn = aws_module.client("secretsmanager").create_secret(
+        Name="my-admin-copy", SecretString=secret
+    )["ARN"]
     out = tmp_path / ".env.rds"
-    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--secret-arn", arn,
-                         "--output", str(out)])  # fmt: skip
+    result = cli.invoke(
+        ["deploy-env", *on_standin(standin, certs), "--secret-arn", arn, "--output", str(out)]
+    )
     assert result.exit_code == 1
     assert "FAIL  privileges" in result.output and "more than rows" in result.output
     assert "make rds-users" in result.output
@@ -254,8 +267,10 @@ def test_deploy_env_refuses_a_user_that_may_change_the_schema(cli, aws_module, u
 
 def test_deploy_env_never_writes_a_password(cli, standin, certs, tmp_path):
     out = tmp_path / ".env.rds"
-    result = cli.invoke(["deploy-env", *on_standin(standin, certs), "--output", str(out)],
-                        env={"RDS_PASSWORD": "typed-in"})  # fmt: skip
+    result = cli.invoke(
+        ["deploy-env", *on_standin(standin, certs), "--output", str(out)],
+        env={"RDS_PASSWORD": "typed-in"},
+    )
     assert result.exit_code == 1
     assert "never writes a password" in result.output and "make rds-users" in result.output
     assert "typed-in" not in result.output
@@ -274,8 +289,15 @@ def test_deploy_env_without_users_says_how_to_make_them(cli, aws_module, standin
 
 def test_deploy_env_refuses_plain_text(cli, standin, certs, tmp_path):
     env_file = tmp_path / ".env.rds"
-    result = cli.invoke([*["deploy-env", *on_standin(standin, certs)], "--tls", "disabled",
-                         "--output", str(env_file)])  # fmt: skip
+    result = cli.invoke(
+        [
+            *["deploy-env", *on_standin(standin, certs)],
+            "--tls",
+            "disabled",
+            "--output",
+            str(env_file),
+        ]
+    )
     assert result.exit_code == 1
     assert "verified TLS only" in result.output
     assert "truststore.pki.rds.amazonaws.com" in result.output
@@ -315,10 +337,15 @@ def test_deploy_env_local_leaves_no_secret_on_disk(cli, tmp_path):
 def make_instance(boto3, name: str, **extra) -> dict:
     rds = boto3.client("rds")
     rds.create_db_instance(
-        DBInstanceIdentifier=name, Engine="mysql", EngineVersion="8.4.3",
-        DBInstanceClass="db.t4g.micro", AllocatedStorage=20, MasterUsername="admin",
-        MasterUserPassword="unused-" + secrets.token_hex(4), **extra,
-    )  # fmt: skip
+        DBInstanceIdentifier=name,
+        Engine="mysql",
+        EngineVersion="8.4.3",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="unused-" + secrets.token_hex(4),
+        **extra,
+    )
     return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
 
 
@@ -328,10 +355,20 @@ def test_deploy_env_from_an_instance_id_and_the_users_secrets(
     make_instance(aws_module, "secret-db", DBName="app")
     out = tmp_path / ".env.rds"
     # --endpoint over the looked-up one: moto's endpoint does not exist; the stand-in does.
-    result = cli.invoke(["deploy-env", "--instance", "secret-db", *on_standin(standin, certs),
-                         "--secret-arn", users["app"]["ARN"],
-                         "--migrate-secret-arn", users["migrator"]["ARN"],
-                         "--output", str(out)])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "secret-db",
+            *on_standin(standin, certs),
+            "--secret-arn",
+            users["app"]["ARN"],
+            "--migrate-secret-arn",
+            users["migrator"]["ARN"],
+            "--output",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "ok    instance         secret-db available" in result.output
     values = dotenv_values(out)
@@ -339,13 +376,26 @@ def test_deploy_env_from_an_instance_id_and_the_users_secrets(
     assert values["RDS_INSTANCE"] == "secret-db"
 
 
-def test_deploy_env_refuses_the_instance_master_user(aws_module, cli, master_secret, users,
-                                                     standin, certs, tmp_path):  # fmt: skip
+def test_deploy_env_refuses_the_instance_master_user(
+    aws_module, cli, master_secret, users, standin, certs, tmp_path
+):
     make_instance(aws_module, "master-db", DBName="app")
-    result = cli.invoke(["deploy-env", "--instance", "master-db", *on_standin(standin, certs),
-                         "--user", "admin", "--secret-arn", users["app"]["ARN"],
-                         "--migrate-secret-arn", users["migrator"]["ARN"],
-                         "--output", str(tmp_path / "e")])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "master-db",
+            *on_standin(standin, certs),
+            "--user",
+            "admin",
+            "--secret-arn",
+            users["app"]["ARN"],
+            "--migrate-secret-arn",
+            users["migrator"]["ARN"],
+            "--output",
+            str(tmp_path / "e"),
+        ]
+    )
     assert result.exit_code == 1
     assert "admin is the instance's master user" in result.output
     assert "make rds-users" in result.output
@@ -353,22 +403,43 @@ def test_deploy_env_refuses_the_instance_master_user(aws_module, cli, master_sec
 
 def test_iam_needs_the_instance_flag(aws_module, cli, users, standin, certs, tmp_path):
     make_instance(aws_module, "iam-off-db", DBName="app")
-    result = cli.invoke(["deploy-env", "--instance", "iam-off-db", *on_standin(standin, certs),
-                         "--iam", "--migrate-secret-arn", users["migrator"]["ARN"],
-                         "--output", str(tmp_path / "e")])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "iam-off-db",
+            *on_standin(standin, certs),
+            "--iam",
+            "--migrate-secret-arn",
+            users["migrator"]["ARN"],
+            "--output",
+            str(tmp_path / "e"),
+        ]
+    )
     assert result.exit_code == 1
     assert "IAM database authentication is off on iam-off-db" in result.output
     assert "--enable-iam-database-authentication" in result.output
 
 
-def test_iam_logs_in_with_a_token_and_explains_a_refusal(aws_module, cli, users, standin, certs,
-                                                         tmp_path):  # fmt: skip
+def test_iam_logs_in_with_a_token_and_explains_a_refusal(
+    aws_module, cli, users, standin, certs, tmp_path
+):
     """The stand-in cannot accept a token (no AWSAuthenticationPlugin): the doctor sends one,
     as the app user, never a secret's password, and says what IAM needs."""
     make_instance(aws_module, "iam-db", DBName="app", EnableIAMDatabaseAuthentication=True)
-    result = cli.invoke(["deploy-env", "--instance", "iam-db", *on_standin(standin, certs),
-                         "--iam", "--migrate-secret-arn", users["migrator"]["ARN"],
-                         "--output", str(tmp_path / "e")])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "iam-db",
+            *on_standin(standin, certs),
+            "--iam",
+            "--migrate-secret-arn",
+            users["migrator"]["ARN"],
+            "--output",
+            str(tmp_path / "e"),
+        ]
+    )
     assert result.exit_code == 1
     assert "IAM authentication refused for user 'app'" in result.output
     assert "AWSAuthenticationPlugin" in result.output and "rds-db:connect" in result.output
@@ -377,10 +448,21 @@ def test_iam_logs_in_with_a_token_and_explains_a_refusal(aws_module, cli, users,
 
 def test_instance_lookup_feeds_the_doctor(aws_module, cli, users, tmp_path, certs):
     info = make_instance(aws_module, "lookup-db", DBName="app")
-    result = cli.invoke(["deploy-env", "--instance", "lookup-db", "--ca",
-                         str(certs / "standin-ca.pem"), "--secret-arn", users["app"]["ARN"],
-                         "--migrate-secret-arn", users["migrator"]["ARN"],
-                         "--output", str(tmp_path / "env")])  # fmt: skip
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "lookup-db",
+            "--ca",
+            str(certs / "standin-ca.pem"),
+            "--secret-arn",
+            users["app"]["ARN"],
+            "--migrate-secret-arn",
+            users["migrator"]["ARN"],
+            "--output",
+            str(tmp_path / "env"),
+        ]
+    )
     assert result.exit_code == 1
     assert info["Endpoint"]["Address"] in result.output  # looked up, then failed to resolve
     assert "FAIL  name resolution" in result.output
@@ -404,17 +486,36 @@ def test_doctor_says_a_stopped_instance_is_stopped(aws_module, cli, users, tmp_p
 def test_doctor_checks_the_security_group_against_this_machine(aws_module, monkeypatch, certs):
     ec2 = aws_module.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
-    group = ec2.create_security_group(GroupName="doctor-sg", Description="test",
-                                      VpcId=vpc["VpcId"])["GroupId"]  # fmt: skip
-    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306,
-        "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])  # fmt: skip
-    public = make_instance(aws_module, "doctor-public-db", VpcSecurityGroupIds=[group],
-                           PubliclyAccessible=True)  # fmt: skip
-    private = make_instance(aws_module, "doctor-private-db", VpcSecurityGroupIds=[group],
-                            PubliclyAccessible=False)  # fmt: skip
-    closed = Target("127.0.0.1", free_port(), "app", "app", "x", "verify-full",
-                    str(certs / "standin-ca.pem"), connect_timeout=1)  # fmt: skip
+    group = ec2.create_security_group(
+        GroupName="doctor-sg", Description="test", VpcId=vpc["VpcId"]
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 3306,
+                "ToPort": 3306,
+                "IpRanges": [{"CidrIp": "203.0.113.0/24"}],
+            }
+        ],
+    )
+    public = make_instance(
+        aws_module, "doctor-public-db", VpcSecurityGroupIds=[group], PubliclyAccessible=True
+    )
+    private = make_instance(
+        aws_module, "doctor-private-db", VpcSecurityGroupIds=[group], PubliclyAccessible=False
+    )
+    closed = Target(
+        "127.0.0.1",
+        free_port(),
+        "app",
+        "app",
+        "x",
+        "verify-full",
+        str(certs / "standin-ca.pem"),
+        connect_timeout=1,
+    )
 
     monkeypatch.setenv("MY_IP", "198.51.100.7")
     passed, out = check(closed, instance=public)
@@ -478,8 +579,12 @@ def rotor(standin, certs, aws_module):
 
 
 def connect_as(name, standin, certs, provider):
-    params = dict(host="localhost", port=standin, user=name,
-                  **tls_connect_args("verify-full", str(certs / "standin-ca.pem")))  # fmt: skip
+    params = dict(
+        host="localhost",
+        port=standin,
+        user=name,
+        **tls_connect_args("verify-full", str(certs / "standin-ca.pem")),
+    )
     return connect_with(provider, pymysql.connect)(**params)
 
 
@@ -502,9 +607,10 @@ def test_during_a_rotation_the_pending_version_is_tried(rotor, standin, certs, a
     name, arn, set_server_password = rotor
     provider = SecretPassword(arn, "eu-west-1")
     aws_module.client("secretsmanager").put_secret_value(
-        SecretId=arn, SecretString=json.dumps({"username": name, "password": "pending"}),
+        SecretId=arn,
+        SecretString=json.dumps({"username": name, "password": "pending"}),
         VersionStages=["AWSPENDING"],
-    )  # fmt: skip
+    )
     set_server_password("pending")
     with connect_as(name, standin, certs, provider):
         pass
@@ -570,8 +676,7 @@ def test_a_refused_login_is_tried_again_until_the_window_closes(window, tries):
     assert tried == tries
 
 
-def test_the_secret_is_read_once_not_per_connection(rotor, standin, certs, aws_module,
-                                                    monkeypatch):  # fmt: skip
+def test_the_secret_is_read_once_not_per_connection(rotor, standin, certs, aws_module, monkeypatch):
     name, arn, _ = rotor
     provider = SecretPassword(arn, "eu-west-1")
     reads = []
@@ -610,8 +715,9 @@ def test_iam_wins_over_a_secret():
 
     from app.credentials import provider_for
 
-    settings = Settings(db_iam_auth=True, db_password_secret_arn="arn:x", db_tls="verify-full",
-                        db_tls_ca=__file__)  # fmt: skip
+    settings = Settings(
+        db_iam_auth=True, db_password_secret_arn="arn:x", db_tls="verify-full", db_tls_ca=__file__
+    )
     assert isinstance(provider_for(settings, make_url("mysql+pymysql://u@h/d")), IAMToken)
 
 
@@ -642,8 +748,9 @@ def test_grants_held_through_a_role_count(standin, certs):
         cursor.execute("CREATE USER IF NOT EXISTS roleuser@'%' IDENTIFIED BY 'role-pw'")
         cursor.execute("GRANT rds_superuser_role_test TO roleuser@'%'")
         cursor.execute("SET DEFAULT ROLE rds_superuser_role_test TO roleuser@'%'")
-    passed, out = check(target(standin, certs, user="roleuser", password="role-pw"),
-                        allow_pending=True)  # fmt: skip
+    passed, out = check(
+        target(standin, certs, user="roleuser", password="role-pw"), allow_pending=True
+    )
     assert passed, out
     assert "ok    privileges       migrate role" in out
 
@@ -658,8 +765,12 @@ def test_time_zone_system_on_a_utc_host_is_not_a_difference(standin, certs):
     table = "\n".join(doctor.parity_table(theirs, local=t))  # the local side: '+00:00'
     zone = next(line for line in table.splitlines() if line.startswith("time_zone"))
     assert "+00:00" in zone and "differs" not in zone
-    for name in ("innodb_lock_wait_timeout", "transaction_isolation", "max_allowed_packet",
-                 "log_bin_trust_function_creators"):  # fmt: skip
+    for name in (
+        "innodb_lock_wait_timeout",
+        "transaction_isolation",
+        "max_allowed_packet",
+        "log_bin_trust_function_creators",
+    ):
         assert name in table
 
 
@@ -675,8 +786,9 @@ def test_an_rds_proxy_endpoint_is_verified_against_amazon_trust_services(tmp_pat
     assert str(deploy.ca_bundle(None, "db.abc123.eu-west-1.rds.amazonaws.com")).endswith(
         "rds-global-bundle.pem"
     )
-    assert all(u.startswith("https://www.amazontrust.com/repository/")
-               for u in deploy.AMAZON_ROOT_URLS)  # fmt: skip
+    assert all(
+        u.startswith("https://www.amazontrust.com/repository/") for u in deploy.AMAZON_ROOT_URLS
+    )
     failure = doctor.classify(
         Target(proxy, 3306, "app", "app"),
         pymysql.err.OperationalError(
@@ -687,10 +799,14 @@ def test_an_rds_proxy_endpoint_is_verified_against_amazon_trust_services(tmp_pat
 
 
 def test_rds_users_refuses_names_that_would_reset_the_master(cli, standin, certs, master_secret):
-    for extra in (["--app-user", "admin"], ["--migrator-user", "rdsadmin"],
-                  ["--app-user", "same", "--migrator-user", "same"]):  # fmt: skip
-        result = cli.invoke(["rds-users", *on_standin(standin, certs), "--master-secret-arn",
-                             master_secret, *extra])  # fmt: skip
+    for extra in (
+        ["--app-user", "admin"],
+        ["--migrator-user", "rdsadmin"],
+        ["--app-user", "same", "--migrator-user", "same"],
+    ):
+        result = cli.invoke(
+            ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret, *extra]
+        )
         assert result.exit_code == 1, (extra, result.output)
         assert "fix: " in result.output and "APP_DB_USER" in result.output
 
@@ -731,9 +847,17 @@ def test_a_refused_secret_answers_503_with_no_secret_in_the_body_or_logs(
     name, arn, set_server_password = rotor
     set_server_password("not-what-the-secret-says")
     monkeypatch.setattr(SecretPassword, "retry_window", 0.5)
-    settings = Settings(testing=True, db_host="localhost", db_port=standin, db_name="app",
-                        db_user=name, db_password_secret_arn=arn, aws_region="eu-west-1",
-                        db_tls="verify-full", db_tls_ca=str(certs / "standin-ca.pem"))  # fmt: skip
+    settings = Settings(
+        testing=True,
+        db_host="localhost",
+        db_port=standin,
+        db_name="app",
+        db_user=name,
+        db_password_secret_arn=arn,
+        aws_region="eu-west-1",
+        db_tls="verify-full",
+        db_tls_ca=str(certs / "standin-ca.pem"),
+    )
     response = create_app(settings).test_client().get("/api/items")
     assert response.status_code == 503
     assert response.json["error"]["code"] == "database_unavailable"
@@ -744,11 +868,13 @@ def test_a_refused_secret_answers_503_with_no_secret_in_the_body_or_logs(
 def test_debug_logging_keeps_botocore_quiet(rotor):
     """At LOG_LEVEL=DEBUG botocore would print the secret's value with the response."""
     name, arn, _ = rotor
-    code = ("from app.logs import configure_logging; from app.credentials import SecretPassword;"
-            f"configure_logging('DEBUG'); SecretPassword({arn!r}, 'eu-west-1').login()"
-            )  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    code = (
+        "from app.logs import configure_logging; from app.credentials import SecretPassword;"
+        f"configure_logging('DEBUG'); SecretPassword({arn!r}, 'eu-west-1').login()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "first" not in result.stdout + result.stderr
 
@@ -762,19 +888,45 @@ def test_create_allow_users_deploy_revoke_destroy_leaves_only_the_final_snapshot
 
     canned.install(monkeypatch)
     name, env_file = "life-db", tmp_path / ".env.rds"
-    create = {"RDS_INSTANCE": name, "MYSQL_IMAGE": "mysql:8.4", "CONFIRM": "yes",
-              "RDS_POLL_SECONDS": "0.1", "RDS_PUBLIC": "1"}  # fmt: skip
-    on_it = ["--instance", name, "--endpoint", "localhost", "--port", str(standin),
-             "--database", "lifedb", "--ca", str(certs / "standin-ca.pem")]  # fmt: skip
+    create = {
+        "RDS_INSTANCE": name,
+        "MYSQL_IMAGE": "mysql:8.4",
+        "CONFIRM": "yes",
+        "RDS_POLL_SECONDS": "0.1",
+        "RDS_PUBLIC": "1",
+    }
+    on_it = [
+        "--instance",
+        name,
+        "--endpoint",
+        "localhost",
+        "--port",
+        str(standin),
+        "--database",
+        "lifedb",
+        "--ca",
+        str(certs / "standin-ca.pem"),
+    ]
     steps = [
         (["rds-create"], create),
         (["rds-allow-my-ip", "--instance", name, "--ip", "203.0.113.7"], {}),
-        (["rds-users", *on_it, "--master-secret-arn", master_secret,
-          "--app-user", "life_app", "--migrator-user", "life_migrator"], {}),
+        (
+            [
+                "rds-users",
+                *on_it,
+                "--master-secret-arn",
+                master_secret,
+                "--app-user",
+                "life_app",
+                "--migrator-user",
+                "life_migrator",
+            ],
+            {},
+        ),
         (["deploy-env", *on_it, "--output", str(env_file)], {}),
         (["rds-revoke-my-ip", "--instance", name], {"MY_IP": ""}),
         (["rds-destroy", "--instance", name, "--env-file", str(env_file)], {"CONFIRM": "yes"}),
-    ]  # fmt: skip
+    ]
     for args, env in steps:
         result = cli.invoke(args, env=env)
         assert result.exit_code == 0, (args[0], result.output)

@@ -33,8 +33,13 @@ def sent(aws_env, monkeypatch) -> dict:
 
 
 def create(cli, name, **env):
-    env = {"RDS_INSTANCE": name, "MYSQL_IMAGE": "mysql:8.4", "CONFIRM": "yes",
-           "RDS_POLL_SECONDS": "0.1", **env}  # fmt: skip
+    env = {
+        "RDS_INSTANCE": name,
+        "MYSQL_IMAGE": "mysql:8.4",
+        "CONFIRM": "yes",
+        "RDS_POLL_SECONDS": "0.1",
+        **env,
+    }
     return cli.invoke(args=["rds-create"], env=env)
 
 
@@ -113,7 +118,7 @@ def test_allow_and_revoke_an_ipv4_address(aws_env, cli, instance):
     assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 3306, 3306)
     [ip_range] = rule["IpRanges"]
     assert ip_range["CidrIp"] == "203.0.113.7/32"
-    assert ip_range["Description"].startswith(f"flask-rds-starter: {network.this_machine()} ")
+    assert ip_range["Description"].startswith(f"flask-rds-starter: {network.rule_owner()} ")
     revoked = cli.invoke(["rds-revoke-my-ip", "--instance", instance])
     assert revoked.exit_code == 0, revoked.output
     assert inbound(aws_env, instance) == []
@@ -129,8 +134,9 @@ def test_an_ipv6_address_is_one_address_forced_or_not(aws_env, cli, instance, fo
 
 
 def test_an_address_with_a_prefix_is_not_widened(aws_env, cli, instance):
-    result = cli.invoke(["rds-allow-my-ip", "--instance", instance, "--ip", "2001:db8::7/32",
-                         "--force"])  # fmt: skip
+    result = cli.invoke(
+        ["rds-allow-my-ip", "--instance", instance, "--ip", "2001:db8::7/32", "--force"]
+    )
     assert result.exit_code == 1
     assert "an address with a prefix, not a network" in result.output
     assert inbound(aws_env, instance) == []
@@ -204,9 +210,13 @@ def test_create_again_adopts_its_own_instance_and_waits(aws_env, cli, sent):
 
 def test_create_refuses_a_foreign_instance_of_the_same_name(aws_env, cli, sent):
     aws_env.client("rds").create_db_instance(
-        DBInstanceIdentifier="foreign-db", Engine="mysql", DBInstanceClass="db.t4g.micro",
-        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="secret-123456",
-    )  # fmt: skip
+        DBInstanceIdentifier="foreign-db",
+        Engine="mysql",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="secret-123456",
+    )
     result = create(cli, "foreign-db")
     assert result.exit_code == 1
     assert "was not made by make rds-create" in result.output
@@ -244,9 +254,13 @@ def test_a_line_in_extended_support_is_refused(stubbed_rds):
 
 @pytest.mark.parametrize(
     "image, refusal",
-    [("mariadb:10.11", "is MariaDB"), ("mysql:lts", "names no version line"),
-     ("mysql:latest", "names no version line"), ("mysql", "names no version line")],
-)  # fmt: skip
+    [
+        ("mariadb:10.11", "is MariaDB"),
+        ("mysql:lts", "names no version line"),
+        ("mysql:latest", "names no version line"),
+        ("mysql", "names no version line"),
+    ],
+)
 def test_images_that_name_no_mysql_line_are_refused(image, refusal):
     with pytest.raises(click.ClickException, match=refusal):
         versions.major_line(image, None)
@@ -266,7 +280,8 @@ def test_create_sets_version_lifecycle_ca_tags_and_parameter_group(aws_env, cli,
     info = describe(aws_env, "params-db")
     assert info["DBParameterGroups"][0]["DBParameterGroupName"] == "params-db-params"
     group = aws_env.client("rds").describe_db_parameter_groups(
-        DBParameterGroupName="params-db-params")["DBParameterGroups"][0]  # fmt: skip
+        DBParameterGroupName="params-db-params"
+    )["DBParameterGroups"][0]
     assert group["DBParameterGroupFamily"] == "mysql9.7"
 
 
@@ -292,8 +307,9 @@ def test_dry_run_plan_names_account_region_network_and_cost(aws_env, cli, sent):
     assert "an ESTIMATE" in out and "public IPv4 address" in out and "Secrets Manager" in out
     assert "DRY_RUN=1: nothing created" in out
     rds = aws_env.client("rds")
-    assert "planned-db" not in [i["DBInstanceIdentifier"]
-                                for i in rds.describe_db_instances()["DBInstances"]]  # fmt: skip
+    assert "planned-db" not in [
+        i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]
+    ]
     assert network.owned_group(aws_env.client("ec2"), "planned-db") is None
 
 
@@ -356,10 +372,18 @@ def test_an_unknown_profile_is_one_line_of_cause_and_fix(cli, tmp_path, monkeypa
         assert "Traceback" not in result.output
 
 
-CREATING = {"DBInstances": [{"DBInstanceIdentifier": "new-db", "DBInstanceStatus": "creating",
-                             "Engine": "mysql", "EngineVersion": "8.4.7",
-                             "MasterUsername": "admin", "DBInstanceArn":
-                             "arn:aws:rds:eu-west-1:123456789012:db:new-db"}]}  # fmt: skip
+CREATING = {
+    "DBInstances": [
+        {
+            "DBInstanceIdentifier": "new-db",
+            "DBInstanceStatus": "creating",
+            "Engine": "mysql",
+            "EngineVersion": "8.4.7",
+            "MasterUsername": "admin",
+            "DBInstanceArn": "arn:aws:rds:eu-west-1:123456789012:db:new-db",
+        }
+    ]
+}
 
 
 def test_an_instance_still_being_created_has_no_endpoint_yet(aws_env, monkeypatch, cli):
@@ -394,8 +418,9 @@ def test_wait_loop_gives_up_after_its_timeout_with_a_last_look_at_its_end(monkey
 
     monkeypatch.setattr(provision, "describe_instance", describe)
     with pytest.raises(click.ClickException, match="still creating after"):
-        provision.wait_until_available("slow-db", timeout=60, poll=25, sleep=sleep,
-                                       clock=lambda: now[0])  # fmt: skip
+        provision.wait_until_available(
+            "slow-db", timeout=60, poll=25, sleep=sleep, clock=lambda: now[0]
+        )
     assert looked == [0, 25, 50, 60]  # not given up at 50 s, one poll short of the minute
 
 
@@ -409,10 +434,12 @@ def aws_error(code, message="") -> ClientError:
         (NoCredentialsError(), "aws configure"),
         (aws_error("AccessDenied", "not authorized to rds:CreateDBInstance"), "lacks this action"),
         (aws_error("InstanceQuotaExceeded"), "higher instance quota"),
-        (aws_error("InvalidParameterCombination", "db.t4g.micro not offered"),
-         "describe-orderable-db-instance-options"),
+        (
+            aws_error("InvalidParameterCombination", "db.t4g.micro not offered"),
+            "describe-orderable-db-instance-options",
+        ),
     ],
-)  # fmt: skip
+)
 def test_aws_errors_become_cause_and_fix(error, fix):
     explained = aws.explain(error, "create RDS instance 'x'", TOOL_FIXES)
     assert explained.cause.startswith("create RDS instance 'x'")
@@ -439,8 +466,11 @@ def test_every_local_setting_is_in_the_group_or_managed_by_rds_with_a_reason():
 
 def test_the_group_carries_the_local_values(aws_env, cli, sent):
     assert create(cli, "mirror-db", RDS_REQUIRE_TLS="0").exit_code == 0
-    [modified] = [p for p in sent["rds"] if p.get("DBParameterGroupName") == "mirror-db-params"
-                  and "Parameters" in p]  # fmt: skip
+    [modified] = [
+        p
+        for p in sent["rds"]
+        if p.get("DBParameterGroupName") == "mirror-db-params" and "Parameters" in p
+    ]
     values = {p["ParameterName"]: p["ParameterValue"] for p in modified["Parameters"]}
     assert values == parameters.group_parameters(require_tls=False)
 
@@ -448,8 +478,9 @@ def test_the_group_carries_the_local_values(aws_env, cli, sent):
 def test_a_region_without_a_default_vpc_gets_a_choice(aws_env):
     ec2 = aws_env.client("ec2")
     with Stubber(ec2) as stubber:
-        stubber.add_response("describe_vpcs", {"Vpcs": []},
-                             {"Filters": [{"Name": "isDefault", "Values": ["true"]}]})  # fmt: skip
+        stubber.add_response(
+            "describe_vpcs", {"Vpcs": []}, {"Filters": [{"Name": "isDefault", "Values": ["true"]}]}
+        )
         vpc = {"VpcId": "vpc-0abc", "CidrBlock": "10.0.0.0/16", "IsDefault": False}
         stubber.add_response("describe_vpcs", {"Vpcs": [vpc]})
         with pytest.raises(click.ClickException) as refused:
@@ -463,9 +494,13 @@ def test_a_region_without_a_default_vpc_gets_a_choice(aws_env):
 
 def test_destroy_refuses_an_untagged_instance(aws_env, cli, sent):
     aws_env.client("rds").create_db_instance(
-        DBInstanceIdentifier="not-ours", Engine="mysql", DBInstanceClass="db.t4g.micro",
-        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="secret-123456",
-    )  # fmt: skip
+        DBInstanceIdentifier="not-ours",
+        Engine="mysql",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="secret-123456",
+    )
     result = cli.invoke(["rds-destroy", "--instance", "not-ours"], env={"CONFIRM": "yes"})
     assert result.exit_code == 1
     assert "not created by make rds-create" in result.output
@@ -508,8 +543,11 @@ def test_destroy_waits_while_the_security_group_is_still_in_use(aws_env, monkeyp
     monkeypatch.setattr(provision.time, "sleep", lambda seconds: None)
     with Stubber(ec2) as stubber:
         for _ in range(2):
-            stubber.add_client_error("delete_security_group", "DependencyViolation",
-                                     "resource sg-1 has a dependent object")  # fmt: skip
+            stubber.add_client_error(
+                "delete_security_group",
+                "DependencyViolation",
+                "resource sg-1 has a dependent object",
+            )
         stubber.add_response("delete_security_group", {}, {"GroupId": "sg-1"})
         provision.delete_security_group(ec2, "sg-1", wait_minutes=1)
         stubber.assert_no_pending_responses()

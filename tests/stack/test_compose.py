@@ -138,8 +138,12 @@ def test_password_is_not_in_labels_or_commands(stack):
 
 
 def run_in_image(image: str, code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "run", "--rm", "--entrypoint", "python", image, "-c", code],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "python", image, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_runtime_image_carries_the_service_only(stack):

@@ -25,8 +25,9 @@ class DebugAdapter:
 
     def request(self, command: str, **arguments) -> int:
         self.seq += 1
-        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
-                           "arguments": arguments}).encode()  # fmt: skip
+        body = json.dumps(
+            {"seq": self.seq, "type": "request", "command": command, "arguments": arguments}
+        ).encode()
         self.socket.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         return self.seq
 
@@ -62,14 +63,24 @@ def debug_stack():
 
 def test_a_breakpoint_in_a_view_stops_the_request_at_that_line(debug_stack):
     view = ROOT / "app" / "items_api.py"
-    line = next(n for n, text in enumerate(view.read_text().splitlines(), 1)
-                if "result = items.page(" in text)  # fmt: skip
+    line = next(
+        n
+        for n, text in enumerate(view.read_text().splitlines(), 1)
+        if "result = items.page(" in text
+    )
     dap = DebugAdapter(int(debug_stack.env["DEBUG_PORT"]))
-    dap.request("initialize", clientID="pytest", adapterID="python", pathFormat="path",
-                linesStartAt1=True, columnsStartAt1=True)  # fmt: skip
+    dap.request(
+        "initialize",
+        clientID="pytest",
+        adapterID="python",
+        pathFormat="path",
+        linesStartAt1=True,
+        columnsStartAt1=True,
+    )
     dap.wait_for("response", "initialize")
-    dap.request("attach", justMyCode=True,
-                pathMappings=[{"localRoot": str(ROOT), "remoteRoot": "/srv"}])  # fmt: skip
+    dap.request(
+        "attach", justMyCode=True, pathMappings=[{"localRoot": str(ROOT), "remoteRoot": "/srv"}]
+    )
     dap.wait_for("event", "initialized")
     dap.request("setBreakpoints", source={"path": str(view)}, breakpoints=[{"line": line}])
     assert dap.wait_for("response", "setBreakpoints")["body"]["breakpoints"][0]["verified"]
@@ -77,8 +88,9 @@ def test_a_breakpoint_in_a_view_stops_the_request_at_that_line(debug_stack):
     dap.wait_for("response", "configurationDone")
 
     answers = []
-    call = threading.Thread(target=lambda: answers.append(
-        requests.get(debug_stack.url + "/api/items", timeout=60)))  # fmt: skip
+    call = threading.Thread(
+        target=lambda: answers.append(requests.get(debug_stack.url + "/api/items", timeout=60))
+    )
     call.start()
     stopped = dap.wait_for("event", "stopped")
     assert stopped["body"]["reason"] == "breakpoint"

@@ -85,9 +85,13 @@ def test_make_revision_after_deploy_env_autogenerates_against_the_local_db(stack
     )
     before = set((stack.root / "migrations" / "versions").iterdir())
     result = subprocess.run(
-        ["make", "revision", "m=check the target"], cwd=stack.root, env=stack.env,
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        ["make", "revision", "m=check the target"],
+        cwd=stack.root,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "rds-target.invalid" not in output

@@ -191,10 +191,17 @@ def test_migration_failing_halfway(stack, tmp_path):
 
     # An app with the new code, already running against this database, is not ready.
     readyz = stack.compose(
-        "run", "--rm", "--no-deps", "-v", mount, "app", "python", "-c",
+        "run",
+        "--rm",
+        "--no-deps",
+        "-v",
+        mount,
+        "app",
+        "python",
+        "-c",
         "from app import create_app; r = create_app().test_client().get('/readyz'); "
         "print(r.status_code, r.get_json()['reason'])",
-    )  # fmt: skip
+    )
     assert readyz.stdout.strip().splitlines()[-1] == "503 pending migrations: badc0ffee001"
     # ... while the running app, whose head the database is at, stays ready.
     assert requests.get(stack.url + "/readyz", timeout=5).status_code == 200

@@ -39,8 +39,12 @@ def aws_profile(moto_server, tmp_path_factory) -> dict[str, str]:
         path.chmod(0o700 if path.is_dir() else 0o600)
         if os.geteuid() == 0:
             os.chown(path, uid, uid)
-    return {"AWS_CONFIG_DIR": str(home), "AWS_UID": str(uid), "AWS_GID": str(uid),
-            "AWS_PROFILE": "standin"}  # fmt: skip
+    return {
+        "AWS_CONFIG_DIR": str(home),
+        "AWS_UID": str(uid),
+        "AWS_GID": str(uid),
+        "AWS_PROFILE": "standin",
+    }
 
 
 def compose_rds(env_file, *args, env=None, standin=True):
@@ -57,8 +61,9 @@ def compose_rds(env_file, *args, env=None, standin=True):
     full_env.setdefault("COMPOSE_PROJECT_NAME", f"rds-{secrets.token_hex(3)}")
     full_env["APP_IMAGE"] = "flask-rds-starter-app:rds-e2e"
     full_env["MIGRATE_IMAGE"] = "flask-rds-starter-migrate:rds-e2e"
-    return subprocess.run([*command, *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=900)  # fmt: skip
+    return subprocess.run(
+        [*command, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
@@ -91,8 +96,10 @@ def test_migrate_through_the_override_shows_sql_then_applies_once_confirmed(
     assert "require_secure_transport" in out
     admin = target(standin, certs).connect(database="app")
     with admin as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM information_schema.tables "
-                           "WHERE table_schema = 'app' AND table_name = 'items'")  # fmt: skip
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = 'app' AND table_name = 'items'"
+        )
         assert cursor.fetchone()[0] == 1
 
 
@@ -105,11 +112,24 @@ def test_containers_read_the_secrets_with_a_profile_over_the_bridge(deployed, us
         "v = s.get_secret_value(SecretId='flask-rds-starter/localhost/app/app');"
         "print('user', json.loads(v['SecretString'])['username'], 'uid', os.getuid())"
     )
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
-               "AWS_PROFILE": "bridge"}  # fmt: skip
+    project = {
+        "COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}",
+        **aws_profile,
+        "AWS_PROFILE": "bridge",
+    }
     try:
-        result = compose_rds(env_file, "run", "--rm", "--build", "migrate", "python", "-c", code,
-                             env=project, standin=False)  # fmt: skip
+        result = compose_rds(
+            env_file,
+            "run",
+            "--rm",
+            "--build",
+            "migrate",
+            "python",
+            "-c",
+            code,
+            env=project,
+            standin=False,
+        )
     finally:
         compose_rds(env_file, "down", "--remove-orphans", env=project, standin=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -125,8 +145,12 @@ def test_the_stack_rides_out_a_password_rotation_under_load(
     Every request from before the change until 30 s after must succeed, with no restart."""
     env_file, _ = deployed
     port = free_port()
-    project = {"COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}", **aws_profile,
-               "STANDIN_APP_PORT": str(port), "CONFIRM": "yes"}  # fmt: skip
+    project = {
+        "COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}",
+        **aws_profile,
+        "STANDIN_APP_PORT": str(port),
+        "CONFIRM": "yes",
+    }
     secretsmanager = aws_module.client("secretsmanager")
     arn = users["app"]["ARN"]
     new_password = "rotated-" + secrets.token_hex(12)
@@ -157,9 +181,10 @@ def test_the_stack_rides_out_a_password_rotation_under_load(
         # createSecret: the new version, labelled AWSPENDING
         current = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
         pending = secretsmanager.put_secret_value(
-            SecretId=arn, SecretString=json.dumps({**current, "password": new_password}),
+            SecretId=arn,
+            SecretString=json.dumps({**current, "password": new_password}),
             VersionStages=["AWSPENDING"],
-        )["VersionId"]  # fmt: skip
+        )["VersionId"]
         # setSecret: the server now wants the new password; AWSCURRENT still holds the old one
         with target(standin, certs).connect() as connection, connection.cursor() as cursor:
             cursor.execute("ALTER USER 'app'@'%%' IDENTIFIED BY %s", (new_password,))
@@ -169,9 +194,11 @@ def test_the_stack_rides_out_a_password_rotation_under_load(
         stages = secretsmanager.describe_secret(SecretId=arn)["VersionIdsToStages"]
         old = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
         secretsmanager.update_secret_version_stage(
-            SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
+            SecretId=arn,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=pending,
             RemoveFromVersionId=old,
-        )  # fmt: skip
+        )
         time.sleep(max(0.0, changed + 30 - time.monotonic()))
         stop.set()
         for thread in threads:

@@ -62,8 +62,15 @@ def standin(certs, tmp_path_factory):
     container.with_volume_mapping(str(certs), "/etc/mysql/certs")
     container.start()
     port = int(container.get_exposed_port(3306))
-    root = Target("localhost", port, "mysql", "root", ROOT_PASSWORD, "verify-full",
-                  str(certs / "standin-ca.pem"))  # fmt: skip
+    root = Target(
+        "localhost",
+        port,
+        "mysql",
+        "root",
+        ROOT_PASSWORD,
+        "verify-full",
+        str(certs / "standin-ca.pem"),
+    )
     with root.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE DATABASE app")
         cursor.execute(f"CREATE USER admin@'%' IDENTIFIED BY '{ADMIN_PASSWORD}'")
@@ -79,9 +86,16 @@ def target(standin, certs, **changes):
     """A Target on the stand-in: its master user on `app`, unless `changes` say otherwise."""
     from rdsctl.target import Target
 
-    values = dict(host="localhost", port=standin, database="app", user="admin",
-                  password=ADMIN_PASSWORD, tls="verify-full", ca=str(certs / "standin-ca.pem"),
-                  connect_timeout=3)  # fmt: skip
+    values = dict(
+        host="localhost",
+        port=standin,
+        database="app",
+        user="admin",
+        password=ADMIN_PASSWORD,
+        tls="verify-full",
+        ca=str(certs / "standin-ca.pem"),
+        connect_timeout=3,
+    )
     return Target(**{**values, **changes})
 
 
@@ -91,8 +105,17 @@ def root_target(standin, certs):
 
 def on_standin(standin, certs, *extra) -> list[str]:
     """The rdsctl options that name the stand-in."""
-    return ["--endpoint", "localhost", "--port", str(standin), "--database", "app",
-            "--ca", str(certs / "standin-ca.pem"), *extra]  # fmt: skip
+    return [
+        "--endpoint",
+        "localhost",
+        "--port",
+        str(standin),
+        "--database",
+        "app",
+        "--ca",
+        str(certs / "standin-ca.pem"),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="session")
