@@ -14,15 +14,24 @@ from typing import Any
 
 
 class AWSError(Exception):
-    """An AWS call failed; `cause` and `fix` are one line each."""
+    """An AWS call failed; `cause` and `fix` are one line each. `lasting`: trying again will
+    not help (no credentials, no permission, a profile that cannot work here)."""
 
-    def __init__(self, cause: str, fix: str):
+    def __init__(self, cause: str, fix: str, lasting: bool = False):
         super().__init__(f"{cause}\n  fix: {fix}")
         self.cause = cause
         self.fix = fix
+        self.lasting = lasting
 
 
 NO_PERMISSION = "your IAM identity lacks this action: ask for it, or use another AWS_PROFILE"
+# A credential_process helper (aws-vault, granted) lives on the host, and an MFA prompt needs a
+# terminal: neither works in a container. The host's credentials, exported, do.
+HOST_ONLY = (
+    "a profile whose credential_process or MFA prompt needs your machine cannot work in a "
+    'container: on the host, eval "$(aws configure export-credentials --format env)" before '
+    "make up (keys for an hour or so), or use an SSO profile (aws sso login)"
+)
 EXPIRED = "your AWS session expired: aws sso login (or refresh your credentials)"
 FIXES = {
     "AccessDenied": NO_PERMISSION,
@@ -75,7 +84,9 @@ def calling(action: str, fixes: Mapping[str, str] = FIXES) -> Iterator[None]:
 
     try:
         yield
-    except (BotoCoreError, ClientError) as exc:
+    except (BotoCoreError, ClientError, OSError, EOFError) as exc:
+        # OSError: a credential_process helper that is not there; EOFError: an MFA prompt
+        # with nothing to answer it. botocore passes both on unwrapped.
         raise explain(exc, action, fixes) from None
 
 
@@ -83,6 +94,7 @@ def explain(exc: Exception, action: str, fixes: Mapping[str, str] = FIXES) -> AW
     """Turn a botocore error into cause and fix."""
     from botocore.exceptions import (
         ClientError,
+        CredentialRetrievalError,
         EndpointConnectionError,
         NoCredentialsError,
         NoRegionError,
@@ -93,12 +105,22 @@ def explain(exc: Exception, action: str, fixes: Mapping[str, str] = FIXES) -> AW
         return AWSError(
             f"{action}: no AWS credentials found",
             "run 'aws configure' or 'aws sso login', or set AWS_PROFILE",
+            lasting=True,
         )
+    if isinstance(exc, CredentialRetrievalError | EOFError | OSError) and not isinstance(
+        exc, EndpointConnectionError
+    ):
+        what = "asks for an MFA code" if isinstance(exc, EOFError) else f"failed ({exc})"
+        return AWSError(f"{action}: the AWS profile's login {what}", HOST_ONLY, lasting=True)
     if isinstance(exc, NoRegionError):
-        return AWSError(f"{action}: no AWS region set", "set AWS_REGION (e.g. eu-west-1)")
+        return AWSError(
+            f"{action}: no AWS region set", "set AWS_REGION (e.g. eu-west-1)", lasting=True
+        )
     if isinstance(exc, ProfileNotFound):
         return AWSError(
-            f"{action}: {exc}", "aws configure list-profiles shows the names; fix AWS_PROFILE"
+            f"{action}: {exc}",
+            "aws configure list-profiles shows the names; fix AWS_PROFILE",
+            lasting=True,
         )
     if isinstance(exc, EndpointConnectionError):
         return AWSError(
@@ -107,7 +129,8 @@ def explain(exc: Exception, action: str, fixes: Mapping[str, str] = FIXES) -> AW
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "")
-        return AWSError(f"{action}: {code}: {message}", fixes.get(code, "see the AWS message"))
+        fix = fixes.get(code, "see the AWS message")
+        return AWSError(f"{action}: {code}: {message}", fix, lasting=code in FIXES)
     return AWSError(f"{action}: {exc}", "see the AWS message")
 
 

@@ -151,6 +151,8 @@ def wait_for_database(timeout: float) -> None:
             click.echo(f"database is up: {url}")
             return
         except (DBAPIError, AWSError) as exc:
+            if isinstance(exc, AWSError) and exc.lasting:
+                raise  # no credentials, no permission: waiting does not help
             reason = exc.cause if isinstance(exc, AWSError) else str(exc.orig).splitlines()[0]
             left = deadline - time.monotonic()
             if left <= 0:

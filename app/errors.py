@@ -91,8 +91,9 @@ def schema_not_ready(problem: str) -> tuple[Response, int]:
 
 
 def no_type_without_a_body(response: Response) -> Response:
-    """Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body."""
-    if response.status_code == 204 or request.method == "OPTIONS":
+    """Flask labels empty answers text/html: a 204 and an OPTIONS answer carry no body (an
+    OPTIONS request's 404 or 405 does, a JSON one)."""
+    if response.status_code == 204 or (request.method == "OPTIONS" and response.status_code < 400):
         response.headers.pop("Content-Type", None)
     return response
 

@@ -5,6 +5,7 @@ container, the doctor and deploy-env.
 """
 
 import functools
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,15 @@ def database_revisions(connection: sa.Connection) -> tuple[str, ...]:
         return ()
     rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
     return tuple(rows.scalars())
+
+
+def migration_lock(database: str) -> str:
+    """The named lock (GET_LOCK) under which one migration at a time runs on `database`. Lock
+    names are server-wide and at most 64 characters: a long database name is hashed."""
+    name = f"flask-rds-starter.migrate.{database}"
+    if len(name) > 64:
+        name = "flask-rds-starter.migrate." + hashlib.sha256(database.encode()).hexdigest()[:32]
+    return name
 
 
 def database_state(engine: sa.Engine) -> RevisionState:

@@ -72,9 +72,14 @@ class Settings(BaseModel):
     gunicorn_access_log: bool = True
     gunicorn_reload: bool = False  # the development override turns it on
 
-    # Migrations: how long a DDL waits for another migrator's lock and a table's metadata
-    # lock (not the server's default of a year), and, on RDS, the migrator's own login.
+    # Migrations: how long they wait for another migrator's lock; how long a DDL waits for a
+    # table's metadata lock a try (every query on that table queues behind it while it waits,
+    # so a few seconds, not the server's default of a year), and how many tries; on RDS, the
+    # migrator's own login and, behind an RDS Proxy, the instance's own endpoint.
     migrate_lock_timeout: int = Field(60, ge=1)
+    migrate_ddl_wait: int = Field(5, ge=1)
+    migrate_ddl_tries: int = Field(6, ge=1, le=20)
+    migrate_db_host: str | None = None
     migrate_db_user: str | None = None
     migrate_db_password_secret_arn: str | None = None
 
@@ -120,6 +125,8 @@ class Settings(BaseModel):
         """As the migrations run: no read timeout, and as the migrator when one is set
         (MIGRATE_DB_USER and its secret, from make deploy-env)."""
         changes: dict[str, Any] = {"db_read_timeout": None}
+        if self.migrate_db_host:
+            changes["db_host"] = self.migrate_db_host
         if self.migrate_db_user:
             changes |= {
                 "db_user": self.migrate_db_user,

@@ -18,15 +18,14 @@ except ConfigError as exc:
 cpus = len(os.sched_getaffinity(0))
 
 bind = "0.0.0.0:8000"  # inside the container; Compose publishes it on APP_PORT
-# gunicorn's rule of thumb, capped so that workers x pool stays under max_connections (80 here,
-# and on a micro RDS instance): a sync worker holds at most one database connection.
+# gunicorn's rule of thumb, capped at 12 so that workers x threads stays under max_connections.
 workers = settings.gunicorn_workers or min(2 * cpus + 1, 12)
 threads = settings.gunicorn_threads  # over 1 (the default, 4) is the gthread worker
 # A worker holds one database connection per request it serves at once: about workers x
 # threads in all (a pool holds at most 2 x DB_POOL_SIZE), which must stay under the server's
-# max_connections (80 locally, about 60 on a db.t4g.micro; make doctor shows the target's),
-# with room for migrations and you.
-if workers * threads > 60:
+# max_connections (60 locally and on a db.t4g.micro, RDS's formula for its memory; make doctor
+# shows the target's), with room for migrations and you.
+if workers * threads > 50:
     print(
         f"gunicorn: {workers} workers x {threads} threads may hold {workers * threads} "
         "database connections: check the server's max_connections (make doctor)",

@@ -2,13 +2,14 @@
 test and `make bench-devloop`."""
 
 import shutil
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import requests
 
-from harness.stack import ROOT, Stack
+from harness.stack import ROOT, Stack, eventually
 
 HEALTH = Path("app") / "health.py"
 ORIGINAL = 'return {"status": "ok"}'
@@ -54,21 +55,49 @@ def edit_and_wait(
     raise AssertionError(f"{replacement!r} not served within {timeout}s:\n{stack.logs()[-3000:]}")
 
 
-# gunicorn's reloader notes a module's mtime at its first poll (every second) after the module
-# was imported: an edit within that second of a worker's start is not seen until the next edit.
-# A developer's edits are seconds apart; so are these, from a settled stack.
-SETTLE_SECONDS = 2.5
+# gunicorn's reloader notes a module's mtime at its first poll (every second) after the worker
+# imported it: an edit within that second of a worker's start is not seen until the next edit.
+# A developer's edits are seconds apart; these are made once every worker that served the last
+# edit's code has been replaced and has polled (settle()), never after a fixed time.
+
+
+def workers(stack: Stack) -> dict[int, int]:
+    """The app container's gunicorn workers: PID -> seconds since it started."""
+    container = stack.compose("ps", "-q", "app").stdout.strip()
+    rows = subprocess.run(
+        ["docker", "top", container, "-eo", "pid,ppid,etimes,args"], capture_output=True, text=True
+    ).stdout.splitlines()[1:]
+    gunicorn = [row.split(None, 3) for row in rows if "gunicorn" in row]
+    parents = {int(ppid) for _, ppid, _, _ in gunicorn}
+    return {int(pid): int(age) for pid, _, age, _ in gunicorn if int(pid) not in parents}
+
+
+def settle(stack: Stack, replaced: Iterable[int] = (), timeout: float = 60) -> set[int]:
+    """Wait until no worker in `replaced` is left and every worker has run 2 s (its reloader
+    has polled once); the workers' PIDs."""
+    gone = set(replaced)
+    found: dict[int, int] = {}
+
+    def settled() -> bool:
+        found.clear()
+        found.update(workers(stack))
+        return bool(found) and not gone & set(found) and min(found.values()) >= 2
+
+    if not eventually(settled, timeout, every=0.2):
+        raise AssertionError(f"workers did not settle within {timeout}s: {found}")
+    return set(found)
 
 
 def timed_edits(stack: Stack, count: int, first: int = 0) -> list[float]:
     """`count` edits, each a new answer from /healthz (numbered from `first`): the seconds
     each took to show, each made once the workers have settled."""
     seconds = []
+    pids = settle(stack)
     for n in range(first, first + count):
-        time.sleep(SETTLE_SECONDS)
 
         def edited(response, n=n):
             return response.status_code == 200 and response.json().get("edit") == n
 
         seconds.append(edit_and_wait(stack, f'return {{"status": "ok", "edit": {n}}}', edited))
+        pids = settle(stack, replaced=pids)
     return seconds

@@ -106,6 +106,20 @@ class Stack:
         return wait_until(self.url + path, status, timeout)
 
 
+def lifetime(container_id: str) -> tuple[str, int, list[int]]:
+    """What a restart changes: the container's start time and restart count, and the PIDs of
+    its gunicorn processes (the master and each worker, which the master may replace)."""
+    inspect = ["docker", "inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}"]
+    started, restarts = subprocess.run(
+        [*inspect, container_id], capture_output=True, text=True, check=True
+    ).stdout.split()
+    top = subprocess.run(
+        ["docker", "top", container_id, "-eo", "pid,args"], capture_output=True, text=True
+    ).stdout.splitlines()[1:]
+    pids = sorted(int(line.split()[0]) for line in top if "gunicorn" in line)
+    return started, int(restarts), pids
+
+
 def eventually(check: Callable[[], bool], timeout: float, every: float = 0.2) -> bool:
     """Call check() every `every` seconds until it is true or `timeout` seconds have passed;
     its last answer."""

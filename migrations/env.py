@@ -1,35 +1,40 @@
 """Alembic environment for Flask-Migrate.
 
-On MySQL, the upgrade runs under a named lock, so two `migrate` containers started at once
-apply each revision once: the second waits, then finds nothing left to do. A failing revision
-is reported in one line with what state the schema was left in, then the command exits 1.
+On MySQL, the upgrade runs under a named lock of its database's, so two `migrate` containers
+started at once apply each revision once: the second waits, then finds nothing left to do. A
+DDL waits for a table's metadata lock only a few seconds a try, and is tried again when nothing
+of its revision ran. A failing revision is reported with what state the schema was left in,
+then the command exits 1.
 """
 
 import logging
+import time
 from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from app.config import migration_engine
 from app.models import UTCDateTime
-from app.revisions import revision_state
+from app.revisions import migration_lock, revision_state
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
-LOCK_NAME = "flask-rds-starter.migrate"
-
 migrate_ext = current_app.extensions["migrate"]
 SETTINGS = current_app.config["SETTINGS"]
-# One wait for every lock a migration takes (MIGRATE_LOCK_TIMEOUT): another migrator's named
-# lock, and a table's metadata lock (lock_wait_timeout; the server's default is a year).
+# How long to wait for another migrator's named lock (MIGRATE_LOCK_TIMEOUT), and for a table's
+# metadata lock: MIGRATE_DDL_WAIT a try (lock_wait_timeout; the server's default is a year),
+# short because every query on the table queues behind a waiting DDL, MIGRATE_DDL_TRIES tries.
 LOCK_TIMEOUT = SETTINGS.migrate_lock_timeout
+DDL_WAIT, DDL_TRIES = SETTINGS.migrate_ddl_wait, SETTINGS.migrate_ddl_tries
+ER_LOCK_WAIT_TIMEOUT = 1205
 # As the migrator (MIGRATE_DB_USER on RDS), with no read timeout: whichever command runs them.
 engine = migration_engine(SETTINGS, current_app.instance_path)
+LOCK_NAME = migration_lock(engine.url.database or "")
 target_metadata = migrate_ext.db.metadata
 
 
@@ -61,26 +66,24 @@ def process_revision_directives(context, revision, directives):
 
 
 def run_migrations_online():
-    conf_args = dict(migrate_ext.configure_args)
-    conf_args.setdefault("process_revision_directives", process_revision_directives)
-    conf_args.setdefault("render_item", render_item)
-    applied = []
-    conf_args["on_version_apply"] = lambda ctx, step, heads, run_args: applied.append(step)
-
     with engine.connect() as connection:
         locked = connection.dialect.name == "mysql"
         if locked:
             take_lock(connection)
         try:
-            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-            before = context.get_context().get_current_heads()
-            try:
-                with context.begin_transaction():
-                    context.run_migrations()
-            except DBAPIError as exc:
-                report_failure(exc, before, applied)
-                raise SystemExit(1) from None
-            connection.commit()
+            for attempt in range(1, DDL_TRIES + 1):
+                if upgrade_once(connection, last_try=attempt == DDL_TRIES):
+                    return
+                wait = min(2 ** (attempt - 1), 10)
+                logger.warning(
+                    "A table's metadata lock was held past %ss (a long transaction, or a "
+                    "request's): nothing of that revision ran; trying again in %ss (%d of %d)",
+                    DDL_WAIT,
+                    wait,
+                    attempt + 1,
+                    DDL_TRIES,
+                )
+                time.sleep(wait)
         finally:
             if locked:
                 connection.rollback()
@@ -88,9 +91,49 @@ def run_migrations_online():
                 connection.commit()
 
 
+def upgrade_once(connection, last_try):
+    """One run of the pending revisions: True when done, False when the first statement of a
+    revision timed out waiting for a metadata lock (nothing of it ran: another try is safe)."""
+    conf_args = dict(migrate_ext.configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("render_item", render_item)
+    applied, changes = [], []  # the revisions done; the changing statements of the current one
+
+    def done(ctx, step, heads, run_args):
+        applied.append(step)
+        changes.clear()
+
+    def sent(conn, cursor, statement, *args):
+        reads = statement.lstrip().upper().startswith(("SELECT", "SET", "SHOW", "DESC", "EXPLAIN"))
+        if not reads and "alembic_version" not in statement:  # alembic's own bookkeeping
+            changes.append(statement)
+
+    conf_args["on_version_apply"] = done
+    context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+    before = context.get_context().get_current_heads()
+    event.listen(connection, "before_cursor_execute", sent)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    except DBAPIError as exc:
+        connection.rollback()
+        if lock_wait_timed_out(exc) and len(changes) == 1 and not last_try:
+            return False
+        report_failure(exc, before, applied)
+        raise SystemExit(1) from None
+    finally:
+        event.remove(connection, "before_cursor_execute", sent)
+    connection.commit()
+    return True
+
+
+def lock_wait_timed_out(exc):
+    return getattr(exc.orig, "args", (None,))[0] == ER_LOCK_WAIT_TIMEOUT
+
+
 def take_lock(connection):
     logger.info("Taking migration lock %s (waits up to %ss)", LOCK_NAME, LOCK_TIMEOUT)
-    connection.execute(text(f"SET SESSION lock_wait_timeout = {int(LOCK_TIMEOUT)}"))
+    connection.execute(text(f"SET SESSION lock_wait_timeout = {int(DDL_WAIT)}"))
     got = connection.execute(
         text("SELECT GET_LOCK(:name, :timeout)"), {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT}
     ).scalar()

@@ -1,8 +1,13 @@
-"""The AWS calls only the operator tools make, and the fixes for the errors they meet."""
+"""The AWS calls only the operator tools make, the fixes for the errors they meet, and the two
+ways a command waits: for a confirmation, and for AWS to finish."""
 
-from collections.abc import Iterator, Mapping
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+import click
 
 from app.aws import FIXES, calling, client
 
@@ -16,8 +21,11 @@ TOOL_FIXES = {
     "DBInstanceAlreadyExistsFault": NAME_TAKEN,
     "InstanceQuotaExceeded": "delete an unused instance or ask AWS for a higher instance quota",
     "StorageQuotaExceeded": "lower RDS_STORAGE_GB or ask AWS for a higher storage quota",
-    "InvalidParameterCombination": "the class or version is not offered here: "
-    "aws rds describe-orderable-db-instance-options --engine mysql",
+    "InvalidParameterCombination": "AWS's message above names the settings that do not go "
+    "together (aws rds describe-orderable-db-instance-options --engine mysql lists what a "
+    "region offers)",
+    "NetworkTypeNotSupported": "RDS_NETWORK_TYPE=DUAL needs a DB subnet group whose subnets all "
+    "have an IPv6 CIDR block (the default VPC's have none): RDS_SUBNET_GROUP, or IPV4",
     "InvalidDBInstanceState": "wait until the instance is 'available', then retry",
     "InvalidPermission.Duplicate": "the rule already exists: nothing to do",
     "InvalidPermission.NotFound": "no such rule on the security group: nothing to remove",
@@ -63,3 +71,37 @@ def instance_or_none(rds: Any, identifier: str) -> dict[str, Any] | None:
                 return None
             raise
     return dict(found[0]) if found else None
+
+
+def confirmed(question: str, given: bool) -> bool:
+    """Yes when CONFIRM=yes was given; else asked at a terminal; no without one."""
+    if given:
+        return True
+    if not sys.stdin.isatty():
+        click.echo("not confirmed: run again with CONFIRM=yes to go ahead")
+        return False
+    return click.confirm(question)
+
+
+Found = TypeVar("Found")
+
+
+def poll(
+    check: Callable[[float], Found | None],
+    timeout: float,
+    every: float,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Found | None:
+    """check(seconds elapsed) every `every` seconds until it returns something, the last time
+    at the end of `timeout` (not one wait short of it); None if it never did."""
+    sleep, clock = sleep or time.sleep, clock or time.monotonic  # looked up now: tests patch them
+    start = clock()
+    while True:
+        elapsed = clock() - start
+        found = check(elapsed)
+        if found is not None:
+            return found
+        if elapsed >= timeout:
+            return None
+        sleep(min(every, timeout - elapsed))

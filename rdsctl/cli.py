@@ -6,16 +6,13 @@ import click
 
 from app.aws import AWSError
 from app.env import ConfigError, load_env_file
-from rdsctl.deploy import deploy_env, doctor_command
+from rdsctl.deploy import deploy_env
+from rdsctl.destroy import rds_destroy
+from rdsctl.doctor import doctor_command
 from rdsctl.migrate import migrate_command
-from rdsctl.provision import (
-    rds_allow_my_ip,
-    rds_create,
-    rds_destroy,
-    rds_revoke_my_ip,
-    rds_start,
-    rds_stop,
-)
+from rdsctl.provision import rds_create, rds_start, rds_stop
+from rdsctl.rules import rds_allow_my_ip, rds_revoke_my_ip
+from rdsctl.settings import OperatorSettings
 from rdsctl.users import rds_users
 
 
@@ -34,9 +31,11 @@ class ToolGroup(click.Group):
 
 
 @click.group(cls=ToolGroup)
-def rdsctl() -> None:
+@click.pass_context
+def rdsctl(ctx: click.Context) -> None:
     """Check a database, point the stack at RDS, create and remove a development instance."""
     load_env_file()  # under the real environment, which wins
+    ctx.obj = OperatorSettings.from_env()  # each command's settings: click.pass_obj
 
 
 for command in (

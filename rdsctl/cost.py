@@ -20,6 +20,9 @@ LIST_PRICES = {
     "snapshot": 0.095,  # per GiB-month beyond the free backup storage (the same page)
     "public_ipv4": 0.005,  # per hour per address (aws.amazon.com/vpc/pricing, since 2024-02)
     "secret": 0.40,  # per secret per month (aws.amazon.com/secrets-manager/pricing)
+    # Burstable classes (db.t4g) run in Unlimited mode (RDS User Guide, "DB instance class
+    # types"): CPU above the baseline, sustained, is billed per vCPU-hour (rds/mysql/pricing).
+    "cpu_credit": 0.075,
 }
 LIST_SOURCE = f"AWS list prices for us-east-1, {PRICES_DATE}"
 
@@ -128,6 +131,15 @@ def estimate(
             secrets * LIST_PRICES["secret"],
         )
     )
+    if instance_class.startswith("db.t"):
+        result.items.append(
+            (
+                f"CPU credits: {instance_class} runs in Unlimited mode; CPU above its baseline, "
+                f"sustained, is billed at about ${LIST_PRICES['cpu_credit']} a vCPU-hour "
+                "(not counted here; CloudWatch's CPUSurplusCreditsCharged shows it)",
+                0.0,
+            )
+        )
     backups = (
         "automated backups: free up to the storage size; a final snapshot costs "
         + snapshot_line(storage_gb)

@@ -12,8 +12,20 @@ from rdsctl.network import OWNER_TAG, RULE_PREFIX
 
 RDS_CNF = Path(__file__).resolve().parent.parent / "docker" / "mysql" / "conf.d" / "rds.cnf"
 
+# RDS for MySQL's default max_connections is {DBInstanceClassMemory/12582880} (RDS User Guide,
+# "Maximum number of database connections"), DBInstanceClassMemory being the class's memory less
+# what the operating system and RDS's processes keep. It follows the class when it grows, so the
+# group leaves it alone. RDS does not publish what it keeps; 300 MiB (an estimate) puts a 1 GiB
+# class at 60, as users report for db.t3.micro and db.t4g.micro: rds.cnf's value, which make
+# doctor shows beside the instance's own.
+MAX_CONNECTIONS_DIVISOR = 12_582_880
+MIRRORED_CLASS_MEMORY = 1024 * 2**20 - 300 * 2**20  # db.t4g.micro, the class rds-create starts on
+
 # Local settings the group does not carry, and why.
 RDS_MANAGED = {
+    "max_connections": "RDS's default, {DBInstanceClassMemory/12582880}, follows the class's "
+    "memory when the class grows; a fixed value would not (rds.cnf's is the formula's for "
+    "db.t4g.micro)",
     "innodb_buffer_pool_size": "RDS sizes it from the instance class "
     "({DBInstanceClassMemory*3/4}); the local value is sized for a laptop",
     "performance_schema": "off locally to save memory; on RDS it follows Performance "
@@ -53,6 +65,11 @@ def group_parameters(require_tls: bool, path: Path = RDS_CNF) -> dict[str, str]:
         parameters[rds_name] = VALUES.get((rds_name, value), value.strip("'\""))
     parameters["require_secure_transport"] = "1" if require_tls else "0"
     return parameters
+
+
+def max_connections(class_memory: int) -> int:
+    """RDS for MySQL's default max_connections for a class that leaves `class_memory` bytes."""
+    return class_memory // MAX_CONNECTIONS_DIVISOR
 
 
 def group_name(instance: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.env import load_env_file, parse
 
 DEFAULT_INSTANCE = "flask-rds-dev"
+DEFAULT_MASTER_USER = "admin"
 FREE_TIER_CLASS = "db.t4g.micro"  # the smallest class RDS offers MySQL on
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"  # RDS's default CA since 2024; valid until 2061
 
@@ -21,11 +22,24 @@ class OperatorSettings(BaseModel):
     rds_instance: str | None = None
     aws_region: str | None = None  # or AWS_DEFAULT_REGION
 
+    # Where make deploy-env and make rds-users find the database (command-line options win).
+    rds_endpoint: str | None = None
+    rds_port: int | None = Field(None, ge=1, le=65535)
+    rds_database: str | None = None  # default: MYSQL_DATABASE
+    rds_user: str | None = None  # the app's user (default: the one in its secret)
+    rds_secret_arn: str | None = None  # the app user's secret (default: make rds-users')
+    rds_migrate_secret_arn: str | None = None  # the migrator's (default: make rds-users')
+    rds_master_secret_arn: str | None = None  # rds-users: default, the instance's managed one
+    rds_iam: bool = False  # the app logs in with IAM tokens
+    rds_ca: str | None = None  # a CA bundle (default: AWS's, fetched into .certs/)
+    rds_password: str | None = Field(None, repr=False)  # refused: no password is ever written
+    rds_env_file: str = ".env.rds"
+
     # make rds-create
     rds_instance_class: str = FREE_TIER_CLASS
     rds_storage_gb: int = Field(20, ge=20, le=65536)
     rds_engine_version: str | None = None  # default: MYSQL_IMAGE's major line
-    rds_master_user: str = "admin"
+    rds_master_user: str | None = None  # rds-create: admin; rds-users: the instance's
     rds_public: bool = False
     rds_deletion_protection: bool = True
     rds_backup_days: int = Field(1, ge=0, le=35)
@@ -43,7 +57,10 @@ class OperatorSettings(BaseModel):
     confirm: bool = False  # CONFIRM=yes: no question
     dry_run: bool = False  # rds-create shows its plan only
     snapshot: bool = False  # make migrate on RDS: a snapshot first
+    skip_final_snapshot: bool = False  # rds-destroy: the data is gone for good
     my_ip: str | None = None  # rds-allow-my-ip, rds-revoke-my-ip, the doctor
+    force: bool = False  # rds-allow-my-ip: a network wider than one address
+    rds_rule_days: int | None = Field(None, ge=1, le=365)  # a rule's life; swept when past
 
     # The local stack, as make up publishes it: the doctor's target without DB_HOST, and the
     # names rds-create and rds-users mirror.
@@ -58,10 +75,16 @@ class OperatorSettings(BaseModel):
     # The migrate container (rdsctl migrate).
     migrate_wait_timeout: int = Field(60, ge=1)
     migrate_mode: Literal["apply", "reviewed"] = "apply"  # reviewed: make deploy-env writes it
+    migrate_unrendered: str | None = None  # revisions confirmed unseen: no SQL to show for them
 
     @property
     def instance_name(self) -> str:
         return self.rds_instance or DEFAULT_INSTANCE
+
+    @property
+    def new_master_user(self) -> str:
+        """The master user rds-create names."""
+        return self.rds_master_user or DEFAULT_MASTER_USER
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Self:

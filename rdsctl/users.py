@@ -17,8 +17,11 @@ import pymysql
 
 from app.aws import AWSError, client
 from app.settings import Settings
-from rdsctl import doctor
 from rdsctl.aws import aws_call
+from rdsctl.certs import ca_bundle
+from rdsctl.login import classify
+from rdsctl.resolve import RdsTarget, resolve
+from rdsctl.settings import OperatorSettings
 from rdsctl.target import Target
 
 TAG = "flask-rds-starter"
@@ -53,8 +56,9 @@ class UserSecret:
 
 
 def find_secret(name: str, region: str | None, secretsmanager: Any = None) -> UserSecret | None:
-    """Our secret by name, or None if there is none. A secret of the same name that is not ours,
-    or that is scheduled for deletion, is refused with the fix."""
+    """Our secret by name, or None if there is none. One scheduled for deletion (make
+    rds-destroy leaves a recovery window) is restored; one of the same name that is not ours is
+    refused with the fix."""
     from botocore.exceptions import ClientError
 
     secretsmanager = secretsmanager or client("secretsmanager", region)
@@ -65,17 +69,15 @@ def find_secret(name: str, region: str | None, secretsmanager: Any = None) -> Us
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None
             raise
-        if described.get("DeletedDate"):
-            raise AWSError(
-                f"the secret {name} is scheduled for deletion",
-                f"restore it: aws secretsmanager restore-secret --secret-id {name}",
-            )
         tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
         if TAG not in tags:
             raise AWSError(
                 f"a secret named {name} exists and was not made by rds-users (no {TAG} tag)",
                 "delete or rename that secret, or point deploy-env at it with RDS_SECRET_ARN",
             )
+        if described.get("DeletedDate"):
+            secretsmanager.restore_secret(SecretId=described["ARN"])
+            click.echo(f"restored the secret {name}, which rds-destroy had scheduled for deletion")
         text = secretsmanager.get_secret_value(SecretId=described["ARN"])["SecretString"]
     try:
         value = json.loads(text)
@@ -85,6 +87,12 @@ def find_secret(name: str, region: str | None, secretsmanager: Any = None) -> Us
             f"the secret {name} is not a database login (JSON with username and password)",
             "delete it, then run make rds-users again (it makes a new one)",
         ) from None
+
+
+def secret_region(arn: str) -> str | None:
+    """The region in a secret's ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 6 and parts[2] == "secretsmanager" else None
 
 
 def secret_names(places: list[str], database: str, role: str) -> list[str]:
@@ -180,87 +188,106 @@ def user_statements(
 
 
 @click.command("rds-users")
-@click.option("--instance", envvar="RDS_INSTANCE", help="RDS instance identifier.")
-@click.option("--endpoint", envvar="RDS_ENDPOINT", help="Host name (over --instance's).")
-@click.option("--port", envvar="RDS_PORT", type=int)
-@click.option("--database", envvar="RDS_DATABASE", help="Database name (default MYSQL_DATABASE).")
-@click.option("--master-user", envvar="RDS_MASTER_USER", help="Default: the instance's.")
+@click.option("--instance", help="RDS instance identifier (RDS_INSTANCE).")
+@click.option("--endpoint", help="Host name, over --instance's (RDS_ENDPOINT).")
+@click.option("--port", type=int, help="RDS_PORT")
+@click.option("--database", help="Database name (RDS_DATABASE; default MYSQL_DATABASE).")
+@click.option("--master-user", help="Default: the instance's (RDS_MASTER_USER).")
 @click.option(
     "--master-secret-arn",
-    envvar="RDS_MASTER_SECRET_ARN",
-    help="The master user's secret (default: the instance's managed one).",
+    help="The master's secret (RDS_MASTER_SECRET_ARN; default: the instance's managed one).",
 )
-@click.option("--app-user", envvar="APP_DB_USER", default="app", show_default=True)
-@click.option("--migrator-user", envvar="MIGRATOR_USER", default="migrator", show_default=True)
-@click.option("--iam", is_flag=True, envvar="RDS_IAM", help="The app logs in with IAM tokens.")
-@click.option("--ca", envvar="RDS_CA", help="CA bundle (default: AWS's, fetched into .certs/).")
-@click.option("--region", envvar="AWS_REGION")
+@click.option("--app-user", help="APP_DB_USER (app)")
+@click.option("--migrator-user", help="MIGRATOR_USER (migrator)")
+@click.option("--iam", is_flag=True, help="The app logs in with IAM tokens (RDS_IAM=1).")
+@click.option("--ca", help="CA bundle (RDS_CA; default: AWS's, fetched into .certs/).")
+@click.option("--region", help="AWS_REGION")
+@click.pass_obj
 def rds_users(
+    operator: OperatorSettings,
     instance: str | None,
     endpoint: str | None,
     port: int | None,
     database: str | None,
     master_user: str | None,
     master_secret_arn: str | None,
-    app_user: str,
-    migrator_user: str,
+    app_user: str | None,
+    migrator_user: str | None,
     iam: bool,
     ca: str | None,
     region: str | None,
 ) -> None:
     """Create the migrator and app users on RDS, their passwords in Secrets Manager."""
-    from rdsctl.deploy import ca_bundle, resolve_target, secret_region
-
-    found = resolve_target(
-        instance, endpoint, port, database, master_user, master_secret_arn, region
+    found = resolve(
+        instance or operator.rds_instance,
+        endpoint or operator.rds_endpoint,
+        port or operator.rds_port,
+        database or operator.rds_database,
+        master_user or operator.rds_master_user,
+        master_secret_arn or operator.rds_master_secret_arn,
+        region or operator.aws_region,
+        operator.mysql_database,
     )
-    master_arn = found.get("_secret_arn")
-    if not master_arn:
+    if not found.master_secret_arn:
         raise click.ClickException(
             "the master user's password is not in a secret this tool can read.\n"
             "  fix: give RDS_MASTER_SECRET_ARN=<its secret>, or RDS_INSTANCE=<id> of an "
             "instance created with a managed password (make rds-create does that)"
         )
-    refuse_names(app_user, migrator_user, found["DB_USER"])
-    region = found.get("AWS_REGION") or secret_region(master_arn)
-    where = instance or found["DB_HOST"]
+    app_user, migrator_user = (
+        app_user or operator.app_db_user,
+        migrator_user or operator.migrator_user,
+    )
+    refuse_names(app_user, migrator_user, found.master_user)
+    region = found.region or secret_region(found.master_secret_arn)
     master = Target.from_settings(
         Settings(
-            db_host=found["DB_HOST"],
-            db_port=int(found["DB_PORT"]),
-            db_name=found["DB_NAME"],
-            db_user=found["DB_USER"],
+            db_host=found.migrate_host or found.host,
+            db_port=found.port,
+            db_name=found.database,
+            db_user=found.master_user,
             db_tls="verify-full",
-            db_tls_ca=str(ca_bundle(ca, found["DB_HOST"])),
-            db_password_secret_arn=master_arn,
+            db_tls_ca=str(ca_bundle(ca or operator.rds_ca, found.host)),
+            db_password_secret_arn=found.master_secret_arn,
             aws_region=region,
         )
     )
     click.echo(f"as the master user: {master.display()}")
-    try:
-        connection = master.connect(database=None)
-    except pymysql.err.MySQLError as exc:
-        failure = doctor.classify(master, exc)
-        raise click.ClickException(f"{failure.cause}\n  fix: {failure.fix}") from None
-    with connection, connection.cursor() as cursor:
+    with connected(master) as connection, connection.cursor() as cursor:
         cursor.execute(
             f"CREATE DATABASE IF NOT EXISTS `{master.database}` "
             "CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci"
         )
         for role, username in (("migrator", migrator_user), ("app", app_user)):
-            if role == "app" and iam:
-                for sql, params in user_statements(role, username, None, master.database):
-                    cursor.execute(sql, params)
-                click.echo(f"user {username}: {GRANTS[role]} on {master.database}, IAM tokens")
-                continue
-            names = secret_names([where, master.host], master.database, role)
-            secret = ensure_secret(names, role, username, master, where, master_arn, region)
-            for sql, params in user_statements(
-                role, secret.username, secret.password, master.database
-            ):
-                cursor.execute(sql, params)
-            click.echo(
-                f"user {secret.username}: {GRANTS[role]} on {master.database}, "
-                f"password in {secret.arn}"
-            )
+            iam_user = role == "app" and (iam or operator.rds_iam)
+            make_user(cursor, role, username, master, found, None if iam_user else region)
     click.echo("next: make deploy-env (it points migrate at the migrator, the app at the app user)")
+
+
+def connected(master: Target) -> Any:
+    try:
+        return master.connect(database=None)
+    except pymysql.err.MySQLError as exc:
+        failure = classify(master, exc)
+        raise click.ClickException(f"{failure.cause}\n  fix: {failure.fix}") from None
+
+
+def make_user(
+    cursor: Any, role: str, username: str, master: Target, found: RdsTarget, region: str | None
+) -> None:
+    """One user with its grants: with a password kept in its secret, or (region None, the
+    IAM variant) logging in with tokens."""
+    if region is None:
+        for sql, params in user_statements(role, username, None, master.database):
+            cursor.execute(sql, params)
+        click.echo(f"user {username}: {GRANTS[role]} on {master.database}, IAM tokens")
+        return
+    names = secret_names([found.where, master.host], master.database, role)
+    secret = ensure_secret(
+        names, role, username, master, found.where, found.master_secret_arn, region
+    )
+    for sql, params in user_statements(role, secret.username, secret.password, master.database):
+        cursor.execute(sql, params)
+    click.echo(
+        f"user {secret.username}: {GRANTS[role]} on {master.database}, password in {secret.arn}"
+    )

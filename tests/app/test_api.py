@@ -2,6 +2,7 @@
 whatever the models are called or titled; and the document's patterns say what the server
 refuses."""
 
+import io
 import re
 import sys
 import unicodedata
@@ -16,6 +17,7 @@ from app import api, create_app
 from app.models import INVISIBLE
 from app.schemas import ItemPath, PageQuery, Strict
 from tests.support.databases import settings_for
+from tests.support.items import create
 
 
 class DeeperPath(ItemPath):
@@ -127,3 +129,121 @@ def test_the_invisible_characters_are_every_control_space_and_format_character()
             f"U+{code:04X} ({category}) under Unicode {unicodedata.unidata_version}, "
             f"Python {sys.version.split()[0]}: update app.models.INVISIBLE"
         )
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"name"', "null", "3", '"{\\"name\\": \\"x\\"}"'])
+def test_body_must_be_an_object(client, body):
+    # null is valid JSON, and so is a string holding JSON: neither is an object.
+    response = client.post("/api/items", data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"body": "must be an object"}
+    assert client.get("/api/items").get_json()["total"] == 0
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    body = '{"name": ' + "[" * 1000 + "]" * 1000 + "}"  # 2 KB
+    response = client.post("/api/items", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"] == {"body": "nested too deeply"}
+
+
+def test_malformed_json_is_400(client):
+    response = client.post("/api/items", data='{"name": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"] == {"body": "invalid JSON"}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_wrong_content_type_is_415(client, content_type):
+    response = client.post("/api/items", data='{"name": "x"}', content_type=content_type)
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_json_with_charset_is_accepted(client):
+    response = client.post(
+        "/api/items", data='{"name": "x"}', content_type="application/json; charset=utf-8"
+    )
+    assert response.status_code == 201
+
+
+def test_oversized_body_is_413_and_writes_nothing(client):
+    body = '{"name": "big", "description": "' + "x" * 70_000 + '"}'
+    response = client.post("/api/items", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["status"] == 413
+    assert client.get("/api/items").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda n: f"000{n}",
+        lambda n: f"0{n}",
+        lambda n: f"+{n}",
+        lambda n: f"{n}.0",
+        lambda n: "".join(chr(0x660 + int(d)) for d in n),  # Arabic-Indic digits
+        lambda n: "0",
+    ],
+)
+def test_an_id_has_one_spelling_and_any_other_is_404(client, spelling):
+    item_id = str(create(client, "first").get_json()["id"])
+    assert client.get(f"/api/items/{item_id}").status_code == 200
+    response = client.get(f"/api/items/{spelling(item_id)}")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_openapi_document_lists_every_route(client, app):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {
+        (path, method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method != "parameters"
+    }
+    served = {
+        (rule.rule.replace("<id:item_id>", "{item_id}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("items", "health")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served == documented
+
+
+def post_chunked(client, body: bytes):
+    """Transfer-Encoding: chunked, as gunicorn hands it over (no Content-Length, the stream
+    terminated by the server)."""
+    return client.post(
+        "/api/items",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_400(client):
+    response = post_chunked(client, b'{"name": "big", "description": "' + b"x" * 70_000 + b'"}')
+    assert response.status_code == 413
+    assert client.get("/api/items").get_json()["total"] == 0
+
+
+def test_a_small_chunked_body_is_read_whole(client):
+    assert post_chunked(client, b'{"name": "chunked"}').status_code == 201
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_read(client):
+    head, tail = b'{"name": "edge", "description": "', b'"}'
+    body = head + b"d" * (65536 - len(head) - len(tail)) + tail
+    response = post_chunked(client, body)
+    assert response.status_code == 422  # read whole: the description is too long, not the body
+    assert "description" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("query", ["page=1.0", "page=%2B3", "page=1_0", "per_page=%202"])
+def test_query_numbers_are_ascii_digits(client, query):
+    response = client.get(f"/api/items?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_query"

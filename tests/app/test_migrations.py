@@ -9,10 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from harness.stack import ROOT
-from tests.support.databases import migrate_database, settings_for
+from app.revisions import migration_lock
+from harness.stack import ROOT, eventually
+from tests.support.databases import migrate_database, settings_for, table_names
+from tests.support.revisions import head
 
-HEAD = "3b1f6c2d9a10"
+# The revision before the name-key migration (3b1f6c2d9a10), the one these tests are about.
+BEFORE_NAME_KEY = "57914ccb74d9"
 
 
 def test_models_and_migrations_do_not_drift(runner):
@@ -30,23 +33,15 @@ def test_db_check_detects_drift(empty_database):
     assert result.exit_code != 0
 
 
-def tables(url) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def test_upgrade_downgrade_upgrade(empty_database):
     app = create_app(settings_for(empty_database))
     with app.app_context():
         flask_migrate.upgrade()
-        assert tables(empty_database) == {"alembic_version", "items"}
+        assert table_names(empty_database) == {"alembic_version", "items"}
         flask_migrate.downgrade(revision="base")
-        assert tables(empty_database) == {"alembic_version"}
+        assert table_names(empty_database) == {"alembic_version"}
         flask_migrate.upgrade()
-        assert tables(empty_database) == {"alembic_version", "items"}
+        assert table_names(empty_database) == {"alembic_version", "items"}
     client = app.test_client()
     assert client.post("/api/items", json={"name": "after"}).status_code == 201
 
@@ -63,18 +58,29 @@ def run_upgrade(url) -> subprocess.Popen:
     )
 
 
+def waiting_for_the_lock(connection, lock: str) -> int:
+    sql = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE %s"
+    return connection.exec_driver_sql(sql, (f"SELECT GET_LOCK('{lock}'%",)).scalar()
+
+
 @pytest.mark.mysql
 def test_two_upgrades_at_once_apply_each_revision_once(empty_database):
-    first, second = run_upgrade(empty_database), run_upgrade(empty_database)
-    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], outputs
-    assert sum(out.count(f" -> {HEAD}") for out in outputs) == 1, outputs
-    engine = sa.create_engine(empty_database)
-    with engine.connect() as connection:
-        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    """The test holds the migrators' lock until both upgrades wait for it, so they overlap."""
+    engine = sa.create_engine(empty_database, isolation_level="AUTOCOMMIT")
+    lock = migration_lock(empty_database.database)
+    with engine.connect() as holder:
+        holder.exec_driver_sql("SELECT GET_LOCK(%s, 10)", (lock,))
+        first, second = run_upgrade(empty_database), run_upgrade(empty_database)
+        both_wait = eventually(lambda: waiting_for_the_lock(holder, lock) == 2, 60, every=0.1)
+        holder.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (lock,))
+        outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+        versions = holder.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     engine.dispose()
-    assert versions == [(HEAD,)]
-    assert tables(empty_database) == {"alembic_version", "items"}
+    assert both_wait, outputs
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert sum(out.count(f" -> {head()}") for out in outputs) == 1, outputs
+    assert versions == [(head(),)]
+    assert table_names(empty_database) == {"alembic_version", "items"}
 
 
 def add_rows(url, *names):
@@ -94,7 +100,7 @@ def add_rows(url, *names):
 def test_name_key_migration_fills_the_key_on_a_table_with_rows(empty_database):
     app = create_app(settings_for(empty_database))
     with app.app_context():
-        flask_migrate.upgrade(revision="57914ccb74d9")
+        flask_migrate.upgrade(revision=BEFORE_NAME_KEY)
         add_rows(empty_database, "Widget", " Gadget\t", "Straße")
         flask_migrate.upgrade()
     engine = sa.create_engine(empty_database)
@@ -111,7 +117,7 @@ def test_name_key_migration_fills_the_key_on_a_table_with_rows(empty_database):
 def test_name_key_migration_stops_listing_names_that_would_collide(empty_database):
     app = create_app(settings_for(empty_database))
     with app.app_context():
-        flask_migrate.upgrade(revision="57914ccb74d9")
+        flask_migrate.upgrade(revision=BEFORE_NAME_KEY)
         add_rows(empty_database, "widget", " widget", "other")  # one name once trimmed
         with pytest.raises(SystemExit) as stopped:
             flask_migrate.upgrade()
@@ -132,7 +138,7 @@ def test_name_key_migration_finishes_a_run_that_stopped_halfway(empty_database):
     # MySQL commits each DDL statement: a run that died after ADD COLUMN left it behind.
     app = create_app(settings_for(empty_database))
     with app.app_context():
-        flask_migrate.upgrade(revision="57914ccb74d9")
+        flask_migrate.upgrade(revision=BEFORE_NAME_KEY)
         add_rows(empty_database, "Widget")
         engine = sa.create_engine(empty_database)
         with engine.begin() as connection:

@@ -2,15 +2,16 @@
 shows in the next responses, and a syntax error followed by its fix leaves the app serving,
 with no command typed. Runs on a copy of the project, so the edits touch nothing here."""
 
+import secrets
 import statistics
 import subprocess
-import time
 
 import pytest
 import requests
 
-from harness.devloop import ORIGINAL, SETTLE_SECONDS, dev_stack, edit_and_wait, timed_edits
+from harness.devloop import ORIGINAL, dev_stack, edit_and_wait, settle, timed_edits
 from harness.stack import eventually
+from tests.support.revisions import head, write_revision
 
 
 @pytest.fixture(scope="module")
@@ -30,50 +31,31 @@ def test_an_edit_answers_in_the_next_responses(stack):
 
 
 def test_a_syntax_error_then_its_fix_leave_the_app_serving(stack):
-    time.sleep(SETTLE_SECONDS)  # edits seconds apart, as a developer's (harness/devloop.py)
+    serving = settle(stack)  # edits seconds apart, as a developer's (harness/devloop.py)
     edit_and_wait(stack, "return {{{", lambda response: response.status_code == 500)
     # Docker hands a container's output on asynchronously: the line may come a moment later
     assert eventually(lambda: "SyntaxError" in stack.logs(), timeout=10)
-    time.sleep(SETTLE_SECONDS)
+    failing = settle(stack, replaced=serving)
     fixed = edit_and_wait(
         stack, ORIGINAL, lambda r: r.status_code == 200 and r.json() == {"status": "ok"}
     )
     assert fixed < 10
-    time.sleep(SETTLE_SECONDS)  # the first 200 came from one worker; the others reload too
+    settle(stack, replaced=failing)  # the first 200 came from one worker; every one reloads
     statuses = [requests.get(stack.url + "/api/items", timeout=5).status_code for _ in range(10)]
     assert statuses == [200] * 10
 
 
 def test_make_migrate_applies_a_new_revision_without_a_rebuild(stack):
-    versions = stack.root / "migrations" / "versions"
-    (versions / "0a1b2c3d4e5f_add_colour.py").write_text(NEW_REVISION)
-    (versions / "0a1b2c3d4e5f_add_colour.py").chmod(0o644)
+    path = write_revision(
+        stack.root,
+        "0a1b2c3d4e5f",
+        'op.add_column("items", sa.Column("colour", sa.String(20), nullable=True))',
+        imports="import sqlalchemy as sa",
+    )
+    path.chmod(0o644)
     result = stack.compose("run", "--rm", "migrate")  # no --build: the image is as it was
-    assert "Running upgrade 3b1f6c2d9a10 -> 0a1b2c3d4e5f" in result.stdout + result.stderr
+    assert f"Running upgrade {head()} -> 0a1b2c3d4e5f" in result.stdout + result.stderr
     assert "colour" in stack.mysql_root("SHOW COLUMNS FROM app.items LIKE 'colour'")
-
-
-NEW_REVISION = '''"""add colour
-
-Revision ID: 0a1b2c3d4e5f
-Revises: 3b1f6c2d9a10
-"""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0a1b2c3d4e5f"
-down_revision = "3b1f6c2d9a10"
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.add_column("items", sa.Column("colour", sa.String(20), nullable=True))
-
-
-def downgrade():
-    op.drop_column("items", "colour")
-'''
 
 
 def test_make_revision_after_deploy_env_autogenerates_against_the_local_db(stack):
@@ -83,6 +65,8 @@ def test_make_revision_after_deploy_env_autogenerates_against_the_local_db(stack
     (stack.root / ".env.rds").write_text(
         "DB_HOST='rds-target.invalid'\nDB_USER='app'\nDB_TLS='verify-full'\n"
     )
+    column = f"drift_{secrets.token_hex(3)}"  # in the database, not in the models
+    stack.mysql_root(f"ALTER TABLE app.items ADD COLUMN {column} INTEGER NULL")
     before = set((stack.root / "migrations" / "versions").iterdir())
     result = subprocess.run(
         ["make", "revision", "m=check the target"],
@@ -97,5 +81,5 @@ def test_make_revision_after_deploy_env_autogenerates_against_the_local_db(stack
     assert "rds-target.invalid" not in output
     assert "docker compose -f docker-compose.yml run" in output
     new = set((stack.root / "migrations" / "versions").iterdir()) - before
-    # the local db has the column that test added and the models lack: autogenerate saw it
-    assert len(new) == 1 and "colour" in new.pop().read_text()
+    # the local db has a column the models lack: autogenerate saw it
+    assert len(new) == 1 and column in new.pop().read_text()

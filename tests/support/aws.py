@@ -65,3 +65,12 @@ class Tool:
 @pytest.fixture
 def cli():
     return Tool()
+
+
+@pytest.fixture
+def sent(aws_env, monkeypatch) -> dict:
+    """The parameters of every call the commands make, by service; the version calls moto
+    lacks are answered from tests/support/canned.py."""
+    from tests.support import canned
+
+    return canned.install(monkeypatch)

@@ -41,6 +41,14 @@ def settings_for(url: URL | str, **changes: Any) -> Settings:
     return Settings().replace(testing=True, database_url=url, **{"db_tls": "disabled", **changes})
 
 
+def table_names(url: URL | str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def migrate_database(url: URL | str) -> None:
     """Build the schema the way production does: by running the migrations."""
     app = create_app(settings_for(url))

@@ -4,6 +4,7 @@ is in a moto secret, and the users `make rds-users` makes. One per run, for test
 tests/stack; registered as fixtures by tests/conftest.py (pytest_plugins).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -103,6 +104,14 @@ def root_target(standin, certs):
     return target(standin, certs, database="mysql", user="root", password=ROOT_PASSWORD)
 
 
+def empty_app_database(standin, certs) -> None:
+    """Drop and create the stand-in's `app` database: no tables, no revision. The users' grants
+    name the database, so they stay."""
+    with root_target(standin, certs).connect() as connection, connection.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS app")
+        cursor.execute("CREATE DATABASE app")
+
+
 def on_standin(standin, certs, *extra) -> list[str]:
     """The rdsctl options that name the stand-in."""
     return [
@@ -176,14 +185,17 @@ def passwords(users) -> list[str]:
 
 @pytest.fixture(scope="session")
 def deployed(moto_env, users, standin, certs, tmp_path_factory):
-    """.env.rds as make deploy-env writes it for the stand-in, and what it printed."""
-    env_file = tmp_path_factory.mktemp("deploy") / ".env.rds"
+    """.env.rds as make deploy-env writes it for the stand-in, and what it printed, in a folder
+    of its own (its .certs/ too, which the RDS override mounts with RDS_CERTS_DIR): nothing
+    lands in the work tree."""
+    folder = tmp_path_factory.mktemp("deploy")
+    env_file = folder / ".env.rds"
     patch = moto_env()
     try:
-        result = Tool().invoke(
-            ["deploy-env", *on_standin(standin, certs), "--output", str(env_file)]
-        )
+        with contextlib.chdir(folder):
+            result = Tool().invoke(
+                ["deploy-env", *on_standin(standin, certs), "--output", str(env_file)]
+            )
     finally:
         patch.undo()
-    yield env_file, result
-    (ROOT / ".certs/standin-ca.pem").unlink(missing_ok=True)
+    return env_file, result

@@ -1,4 +1,5 @@
-"""What only MySQL can get wrong: 4-byte UTF-8, collations, strict mode, time zones."""
+"""app/models.py on MySQL, where only MySQL can get it wrong: 4-byte UTF-8, collations,
+strict mode, time zones, and the server configured as RDS is."""
 
 from datetime import UTC, datetime, timedelta
 

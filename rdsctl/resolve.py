@@ -1,0 +1,96 @@
+"""Where an RDS database is, from what the operator gave: an instance identifier (looked up),
+an endpoint, or both. For make deploy-env and make rds-users."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from app.aws import client, region_of
+from rdsctl.aws import aws_call, describe_instance, instance_port, is_proxy_endpoint
+
+
+@dataclass(frozen=True)
+class RdsTarget:
+    host: str  # the endpoint the app connects to
+    port: int
+    database: str
+    master_user: str
+    master_secret_arn: str | None  # RDS's managed secret of the master user, when known
+    region: str | None
+    instance: dict[str, Any] | None = None  # describe_db_instances' answer (RDS_INSTANCE)
+    identifier: str | None = None
+    migrate_host: str | None = None  # the instance's own endpoint, when `host` is a proxy
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """What the users' secrets are named after: the identifier, else the endpoint."""
+        return self.identifier or self.host
+
+
+def resolve(
+    instance: str | None,
+    endpoint: str | None,
+    port: int | None,
+    database: str | None,
+    user: str | None,
+    secret_arn: str | None,
+    region: str | None,
+    default_database: str,
+) -> RdsTarget:
+    """The target, filled in from the instance's description when an identifier is given:
+    an Aurora instance's cluster writer endpoint (it follows a failover; the instance's does
+    not), and, behind an RDS Proxy endpoint, the instance's own for migrations."""
+    if not instance and not endpoint:
+        raise click.ClickException(
+            "no target: give RDS_INSTANCE=<identifier> or RDS_ENDPOINT=<host> (make deploy-env)"
+        )
+    info = describe_instance(instance, region) if instance else {}
+    notes = [f"RDS instance {instance}: {info['Engine']} {info['EngineVersion']}"] if info else []
+    own = dict(info)
+    if info.get("DBClusterIdentifier"):
+        own = cluster_writer(info["DBClusterIdentifier"], region)
+        notes.append(f"Aurora cluster {info['DBClusterIdentifier']}: its writer endpoint")
+    own_host = (own.get("Endpoint") or {}).get("Address")
+    if info and not own_host and not endpoint:
+        raise click.ClickException(
+            f"{instance} has no endpoint yet (status {info.get('DBInstanceStatus')}).\n"
+            "  fix: wait until it is available (make rds-create waits), then run this again"
+        )
+    host = endpoint or own_host or ""
+    migrate_host = None
+    if is_proxy_endpoint(host):
+        if not own_host:
+            raise click.ClickException(
+                f"{host} is an RDS Proxy endpoint: migrations go to the instance's own endpoint "
+                "(the migration lock would pin a proxy connection)\n  fix: give RDS_INSTANCE=<the "
+                "instance behind the proxy> too"
+            )
+        migrate_host = own_host
+        notes.append("RDS Proxy: the app through the proxy, migrations to the instance itself")
+    return RdsTarget(
+        host=host,
+        port=port or instance_port(own) or 3306,
+        database=database or info.get("DBName") or default_database,
+        master_user=user or info.get("MasterUsername") or "admin",
+        master_secret_arn=secret_arn or (own.get("MasterUserSecret") or {}).get("SecretArn"),
+        region=region or region_of(own_host or host),
+        instance=info or None,
+        identifier=instance,
+        migrate_host=migrate_host,
+        notes=notes,
+    )
+
+
+def cluster_writer(cluster: str, region: str | None) -> dict[str, Any]:
+    """An Aurora cluster's description, shaped like an instance's: its writer endpoint."""
+    rds = client("rds", region)
+    with aws_call(f"describe the Aurora cluster {cluster!r}"):
+        found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]
+    writer = (
+        {"Address": found.get("Endpoint"), "Port": found.get("Port")}
+        if found.get("Endpoint")
+        else None
+    )
+    return {**found, "Endpoint": writer}
