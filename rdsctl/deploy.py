@@ -26,43 +26,29 @@ NO_MASTER = (
 
 
 @click.command("deploy-env")
-@click.option("--instance", help="RDS instance identifier: look up the rest (RDS_INSTANCE).")
-@click.option("--endpoint", help="Host name, instead of or over --instance's (RDS_ENDPOINT).")
-@click.option("--port", type=int, help="RDS_PORT")
-@click.option("--database", help="Database name (RDS_DATABASE; default MYSQL_DATABASE).")
-@click.option("--user", help="The app's user (RDS_USER; default: make rds-users' app).")
-@click.option("--secret-arn", help="The app user's secret (RDS_SECRET_ARN; default: rds-users').")
-@click.option("--migrate-secret-arn", help="The migrator's secret (RDS_MIGRATE_SECRET_ARN).")
-@click.option("--iam", is_flag=True, help="The app logs in with IAM tokens (RDS_IAM=1).")
-@click.option("--ca", help="CA bundle (RDS_CA; default: AWS's, fetched into .certs/).")
+@click.option("--instance", "rds_instance", help="RDS instance identifier (RDS_INSTANCE).")
+@click.option("--endpoint", "rds_endpoint", help="Host name, over --instance's (RDS_ENDPOINT).")
+@click.option("--port", "rds_port", type=int, help="RDS_PORT")
+@click.option("--database", "rds_database", help="Database name (RDS_DATABASE; MYSQL_DATABASE).")
+@click.option("--user", "rds_user", help="The app's user (RDS_USER; default: rds-users' app).")
+@click.option("--secret-arn", "rds_secret_arn", help="The app user's secret (RDS_SECRET_ARN).")
+@click.option("--migrate-secret-arn", "rds_migrate_secret_arn", help="RDS_MIGRATE_SECRET_ARN")
+@click.option("--iam", "rds_iam", is_flag=True, help="The app logs in with IAM tokens (RDS_IAM).")
+@click.option("--ca", "rds_ca", help="CA bundle (RDS_CA; default: AWS's, fetched into .certs/).")
+@click.option("--region", "aws_region", help="AWS_REGION")
+@click.option("--output", "rds_env_file", help="The file to write (RDS_ENV_FILE, .env.rds).")
 @click.option("--tls", default="verify-full", hidden=True)
-@click.option("--region", help="AWS_REGION")
-@click.option("--output", help="The file to write (RDS_ENV_FILE, .env.rds).")
 @click.option("--local", "local", is_flag=True, help="Undo: switch back to the local db.")
 @click.pass_obj
-def deploy_env(
-    operator: OperatorSettings,
-    instance: str | None,
-    endpoint: str | None,
-    port: int | None,
-    database: str | None,
-    user: str | None,
-    secret_arn: str | None,
-    migrate_secret_arn: str | None,
-    iam: bool,
-    ca: str | None,
-    tls: str,
-    region: str | None,
-    output: str | None,
-    local: bool,
-) -> None:
+def deploy_env(operator: OperatorSettings, /, tls: str, local: bool, **options: object) -> None:
     """Point the stack at RDS: check both users with the doctor, then write .env.rds (0600).
 
     The app and migrate read their passwords from Secrets Manager when they open a connection
     (or make an IAM token), so a rotation needs no new file. The app logs in as the app user,
     migrate as the migrator: never the master.
     """
-    output = output or operator.rds_env_file
+    operator = operator.given(**options)  # the options over the environment
+    output = operator.rds_env_file
     if local:
         go_local(output)
         return
@@ -74,24 +60,10 @@ def deploy_env(
         raise click.ClickException(
             "RDS_PASSWORD is set, and deploy-env never writes a password.\n  fix: " + NO_MASTER
         )
-    found = resolve(
-        instance or operator.rds_instance,
-        endpoint or operator.rds_endpoint,
-        port or operator.rds_port,
-        database or operator.rds_database,
-        None,
-        None,
-        region or operator.aws_region,
-        operator.mysql_database,
-    )
-    values = target_values(found, ca or operator.rds_ca)
-    migrator = user_secret(migrate_secret_arn or operator.rds_migrate_secret_arn, found, "migrator")
-    app = app_login(
-        found,
-        user or operator.rds_user,
-        secret_arn or operator.rds_secret_arn,
-        iam or operator.rds_iam,
-    )
+    found = resolve(operator)
+    values = target_values(found, operator.rds_ca)
+    migrator = user_secret(operator.rds_migrate_secret_arn, found, "migrator")
+    app = app_login(found, operator.rds_user, operator.rds_secret_arn, operator.rds_iam)
     refuse_the_master(found, app["DB_USER"], migrator.username)
     region = found.region or secret_region(migrator.arn) or region_of(found.host)
     if not region:

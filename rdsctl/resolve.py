@@ -8,6 +8,7 @@ import click
 
 from app.aws import client, region_of
 from rdsctl.aws import aws_call, describe_instance, instance_port, is_proxy_endpoint
+from rdsctl.settings import OperatorSettings
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,12 @@ class RdsTarget:
         return self.identifier or self.host
 
 
-def resolve(
-    instance: str | None,
-    endpoint: str | None,
-    port: int | None,
-    database: str | None,
-    user: str | None,
-    secret_arn: str | None,
-    region: str | None,
-    default_database: str,
-) -> RdsTarget:
-    """The target, filled in from the instance's description when an identifier is given:
-    an Aurora instance's cluster writer endpoint (it follows a failover; the instance's does
-    not), and, behind an RDS Proxy endpoint, the instance's own for migrations."""
+def resolve(operator: OperatorSettings) -> RdsTarget:
+    """The target the operator named (RDS_INSTANCE, RDS_ENDPOINT and the rest), filled in from
+    the instance's description when an identifier is given: an Aurora instance's cluster
+    writer endpoint (it follows a failover; the instance's does not), and, behind an RDS Proxy
+    endpoint, the instance's own for migrations."""
+    instance, endpoint, region = operator.rds_instance, operator.rds_endpoint, operator.aws_region
     if not instance and not endpoint:
         raise click.ClickException(
             "no target: give RDS_INSTANCE=<identifier> or RDS_ENDPOINT=<host> (make deploy-env)"
@@ -71,10 +65,11 @@ def resolve(
         notes.append("RDS Proxy: the app through the proxy, migrations to the instance itself")
     return RdsTarget(
         host=host,
-        port=port or instance_port(own) or 3306,
-        database=database or info.get("DBName") or default_database,
-        master_user=user or info.get("MasterUsername") or "admin",
-        master_secret_arn=secret_arn or (own.get("MasterUserSecret") or {}).get("SecretArn"),
+        port=operator.rds_port or instance_port(own) or 3306,
+        database=operator.rds_database or info.get("DBName") or operator.mysql_database,
+        master_user=operator.rds_master_user or info.get("MasterUsername") or "admin",
+        master_secret_arn=operator.rds_master_secret_arn
+        or (own.get("MasterUserSecret") or {}).get("SecretArn"),
         region=region or region_of(own_host or host),
         instance=info or None,
         identifier=instance,

@@ -86,6 +86,10 @@ class OperatorSettings(BaseModel):
         """The master user rds-create names."""
         return self.rds_master_user or DEFAULT_MASTER_USER
 
+    def given(self, **options: object) -> Self:
+        """These settings with a command's options over them (None or False: not given)."""
+        return self.model_copy(update={k: v for k, v in options.items() if v not in (None, False)})
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Self:
         import os

@@ -188,56 +188,33 @@ def user_statements(
 
 
 @click.command("rds-users")
-@click.option("--instance", help="RDS instance identifier (RDS_INSTANCE).")
-@click.option("--endpoint", help="Host name, over --instance's (RDS_ENDPOINT).")
-@click.option("--port", type=int, help="RDS_PORT")
-@click.option("--database", help="Database name (RDS_DATABASE; default MYSQL_DATABASE).")
-@click.option("--master-user", help="Default: the instance's (RDS_MASTER_USER).")
+@click.option("--instance", "rds_instance", help="RDS instance identifier (RDS_INSTANCE).")
+@click.option("--endpoint", "rds_endpoint", help="Host name, over --instance's (RDS_ENDPOINT).")
+@click.option("--port", "rds_port", type=int, help="RDS_PORT")
+@click.option("--database", "rds_database", help="Database name (RDS_DATABASE; MYSQL_DATABASE).")
+@click.option("--master-user", "rds_master_user", help="Default: the instance's (RDS_MASTER_USER).")
 @click.option(
     "--master-secret-arn",
+    "rds_master_secret_arn",
     help="The master's secret (RDS_MASTER_SECRET_ARN; default: the instance's managed one).",
 )
-@click.option("--app-user", help="APP_DB_USER (app)")
-@click.option("--migrator-user", help="MIGRATOR_USER (migrator)")
-@click.option("--iam", is_flag=True, help="The app logs in with IAM tokens (RDS_IAM=1).")
-@click.option("--ca", help="CA bundle (RDS_CA; default: AWS's, fetched into .certs/).")
-@click.option("--region", help="AWS_REGION")
+@click.option("--app-user", "app_db_user", help="APP_DB_USER (app)")
+@click.option("--migrator-user", "migrator_user", help="MIGRATOR_USER (migrator)")
+@click.option("--iam", "rds_iam", is_flag=True, help="The app logs in with IAM tokens (RDS_IAM).")
+@click.option("--ca", "rds_ca", help="CA bundle (RDS_CA; default: AWS's, fetched into .certs/).")
+@click.option("--region", "aws_region", help="AWS_REGION")
 @click.pass_obj
-def rds_users(
-    operator: OperatorSettings,
-    instance: str | None,
-    endpoint: str | None,
-    port: int | None,
-    database: str | None,
-    master_user: str | None,
-    master_secret_arn: str | None,
-    app_user: str | None,
-    migrator_user: str | None,
-    iam: bool,
-    ca: str | None,
-    region: str | None,
-) -> None:
+def rds_users(operator: OperatorSettings, /, **options: object) -> None:
     """Create the migrator and app users on RDS, their passwords in Secrets Manager."""
-    found = resolve(
-        instance or operator.rds_instance,
-        endpoint or operator.rds_endpoint,
-        port or operator.rds_port,
-        database or operator.rds_database,
-        master_user or operator.rds_master_user,
-        master_secret_arn or operator.rds_master_secret_arn,
-        region or operator.aws_region,
-        operator.mysql_database,
-    )
+    operator = operator.given(**options)  # the options over the environment
+    found = resolve(operator)
     if not found.master_secret_arn:
         raise click.ClickException(
             "the master user's password is not in a secret this tool can read.\n"
             "  fix: give RDS_MASTER_SECRET_ARN=<its secret>, or RDS_INSTANCE=<id> of an "
             "instance created with a managed password (make rds-create does that)"
         )
-    app_user, migrator_user = (
-        app_user or operator.app_db_user,
-        migrator_user or operator.migrator_user,
-    )
+    app_user, migrator_user = operator.app_db_user, operator.migrator_user
     refuse_names(app_user, migrator_user, found.master_user)
     region = found.region or secret_region(found.master_secret_arn)
     master = Target.from_settings(
@@ -247,7 +224,7 @@ def rds_users(
             db_name=found.database,
             db_user=found.master_user,
             db_tls="verify-full",
-            db_tls_ca=str(ca_bundle(ca or operator.rds_ca, found.host)),
+            db_tls_ca=str(ca_bundle(operator.rds_ca, found.host)),
             db_password_secret_arn=found.master_secret_arn,
             aws_region=region,
         )
@@ -259,7 +236,7 @@ def rds_users(
             "CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci"
         )
         for role, username in (("migrator", migrator_user), ("app", app_user)):
-            iam_user = role == "app" and (iam or operator.rds_iam)
+            iam_user = role == "app" and operator.rds_iam
             make_user(cursor, role, username, master, found, None if iam_user else region)
     click.echo("next: make deploy-env (it points migrate at the migrator, the app at the app user)")
 

@@ -5,6 +5,7 @@ import click
 import pytest
 
 from rdsctl.resolve import resolve
+from rdsctl.settings import OperatorSettings
 from tests.support.rds import make_instance
 
 PROXY = "app.proxy-abc123.eu-west-1.rds.amazonaws.com"
@@ -28,7 +29,7 @@ def test_an_aurora_instance_gives_its_clusters_writer_endpoint(aws_env):
         DBInstanceClass="db.r6g.large",
     )
     instance = rds.describe_db_instances(DBInstanceIdentifier="orders-1")["DBInstances"][0]
-    found = resolve("orders-1", None, None, None, None, None, "eu-west-1", "app")
+    found = resolve(OperatorSettings(rds_instance="orders-1", aws_region="eu-west-1"))
     assert found.host == cluster["Endpoint"] != instance["Endpoint"]["Address"]
     assert found.master_secret_arn == cluster["MasterUserSecret"]["SecretArn"]
     assert "Aurora cluster orders: its writer endpoint" in found.notes
@@ -36,8 +37,11 @@ def test_an_aurora_instance_gives_its_clusters_writer_endpoint(aws_env):
 
 def test_behind_an_rds_proxy_migrations_go_to_the_instance(aws_env):
     instance = make_instance(aws_env, "proxied-db", DBName="app")
-    found = resolve("proxied-db", PROXY, None, None, None, None, "eu-west-1", "app")
+    operator = OperatorSettings(
+        rds_instance="proxied-db", rds_endpoint=PROXY, aws_region="eu-west-1"
+    )
+    found = resolve(operator)
     assert found.host == PROXY
     assert found.migrate_host == instance["Endpoint"]["Address"]
     with pytest.raises(click.ClickException, match="give RDS_INSTANCE"):
-        resolve(None, PROXY, None, None, None, None, "eu-west-1", "app")
+        resolve(OperatorSettings(rds_endpoint=PROXY, aws_region="eu-west-1"))
