@@ -16,7 +16,6 @@ def create_app(settings: "Settings | None" = None) -> "OpenAPI":
     app.settings, and a package that loaded the whole app would put every module into the
     gunicorn master, where restarted workers would inherit it.
     """
-    from dotenv import load_dotenv
     from flask_openapi3 import Info, OpenAPI
 
     from app import api, cli, docs, errors, extensions, health, items_api
@@ -26,8 +25,7 @@ def create_app(settings: "Settings | None" = None) -> "OpenAPI":
     from app.settings import Settings
 
     if settings is None:
-        load_dotenv(override=False)  # the real environment always wins over .env
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env()  # the environment over .env (or ENV_FILE)
     app = OpenAPI(
         __name__,
         instance_relative_config=True,

@@ -24,14 +24,16 @@ AMAZON_ROOT_URLS = [
 PROXY_BUNDLE = (CA_DIR / "rds-and-amazon-roots.pem", [*RDS_BUNDLE[1], *AMAZON_ROOT_URLS])
 
 
-def ca_bundle(given: str | None, host: str = "") -> Path:
-    """The bundle to verify `host` with, as a path inside the project: the one given (copied
-    into .certs/ when it is elsewhere), else RDS's global bundle, with Amazon Trust Services'
-    roots for an RDS Proxy endpoint."""
+def ca_bundle(given: str | None, host: str = "", *, for_containers: bool = True) -> Path:
+    """The bundle to verify `host` with: the one given, else RDS's global bundle, with Amazon
+    Trust Services' roots for an RDS Proxy endpoint. For the containers (make deploy-env), a
+    path inside the project: a bundle given from elsewhere is copied into .certs/."""
     if given:
         source = Path(given)
         if not source.is_file():
             raise click.ClickException(f"CA bundle {given} not found.\n  fix: {GET_BUNDLE}")
+        if not for_containers:
+            return source
         if source.resolve().is_relative_to(Path.cwd().resolve()):
             return source.resolve().relative_to(Path.cwd().resolve())
         CA_DIR.mkdir(exist_ok=True)

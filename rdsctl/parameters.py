@@ -1,6 +1,6 @@
 """The instance's parameter group, generated from the local server's docker/mysql/conf.d/rds.cnf,
 so that local and RDS agree by construction: each setting there is either set in the group, or
-listed in RDS_MANAGED with the reason it is not (tests/aws/test_provision.py checks both ways).
+listed in RDS_MANAGED with the reason it is not (tests/rdsctl/test_parameters.py checks both ways).
 """
 
 import configparser

@@ -224,7 +224,7 @@ def rds_users(operator: OperatorSettings, /, **options: object) -> None:
             db_name=found.database,
             db_user=found.master_user,
             db_tls="verify-full",
-            db_tls_ca=str(ca_bundle(operator.rds_ca, found.host)),
+            db_tls_ca=str(ca_bundle(operator.rds_ca, found.host, for_containers=False)),
             db_password_secret_arn=found.master_secret_arn,
             aws_region=region,
         )

@@ -12,10 +12,42 @@ import pytest
 
 from app import create_app
 from app.extensions import db
+from harness.stack import ROOT
 from tests.support.databases import migrate_database, settings_for, start_server
 
 pytest_plugins = ["tests.support.aws", "tests.support.standin"]
 SERVERS_USED = []
+BEFORE = pytest.StashKey[dict[str, float]]()
+
+
+# What the operator tools write where they run: a test that lets them write into the work tree
+# would overwrite a developer's own .env.rds. Checked at the end of every run.
+WRITTEN_BY_TOOLS = (".env.rds", ".certs")
+
+
+def tool_files() -> dict[str, float]:
+    found = {}
+    for name in WRITTEN_BY_TOOLS:
+        path = ROOT / name
+        for file in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            if file.is_file():
+                found[str(file.relative_to(ROOT))] = file.stat().st_mtime
+    return found
+
+
+def pytest_sessionstart(session):
+    session.config.stash[BEFORE] = tool_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(BEFORE, {})
+    written = sorted(f for f, mtime in tool_files().items() if before.get(f) != mtime)
+    if written:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        said = f"the tests wrote into the work tree: {', '.join(written)}"
+        reporter.write("\n")
+        reporter.write_sep("=", said, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter):

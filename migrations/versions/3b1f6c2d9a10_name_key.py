@@ -43,7 +43,7 @@ def name_key(name):
 items = sa.table(
     "items", sa.column("id", sa.Integer), sa.column("name", sa.String),
     sa.column("name_key", sa.String),
-)  # fmt: skip
+)
 
 
 def upgrade():
@@ -81,7 +81,7 @@ def upgrade():
         rows = bind.execute(query.where(items.c.name_key.is_(None))).all()
     uniques = set() if offline else {
         u["name"] for u in sa.inspect(bind).get_unique_constraints("items")
-    }  # fmt: skip
+    }
     with op.batch_alter_table("items") as batch:
         batch.alter_column("name_key", existing_type=KEY_TYPE, nullable=False)
         if "uq_items_name_key" not in uniques:

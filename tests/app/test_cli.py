@@ -69,7 +69,7 @@ def test_list_of_an_empty_table_says_so(runner):
     assert "no items yet" in result.output
 
 
-def test_items_list_against_an_unreachable_database_is_one_line():
+def test_items_list_against_an_unreachable_database_is_a_cause_and_a_fix():
     url = "mysql+pymysql://nobody:hunter2-secret@127.0.0.1:9/nothing"
     runner = create_app(settings_for(url, db_connect_timeout=1)).test_cli_runner()
     result = runner.invoke(args=["items", "list"])

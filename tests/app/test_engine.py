@@ -10,9 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app import create_app
 from app import engine as app_engine
 from app.extensions import db
 from harness.stack import eventually
+from tests.support.databases import settings_for
 from tests.support.roundtrips import RoundTrips
 
 pytestmark = pytest.mark.mysql
@@ -95,6 +97,20 @@ def test_a_point_read_is_one_round_trip_pings_included(app, client):
     assert sent.per_call(lambda: client.get("/api/items?per_page=2")) == 2.0  # rows, count
 
 
+def test_the_count_includes_pings(database_url, client):
+    """The control for the test above: with a ping at every checkout (DB_PING_AFTER=0, what
+    pool_pre_ping does), a point read counts two round trips."""
+    pinging = create_app(settings_for(database_url, db_ping_after=0))
+    with pinging.app_context():
+        sent = RoundTrips(db.engine)
+    item = client.post("/api/items", json={"name": "pinged"}).get_json()
+    reader = pinging.test_client()
+    assert sent.per_call(lambda: reader.get(f"/api/items/{item['id']}")) == 2.0
+    assert sent.sent[-2] == "PING" and sent.sent[-1].startswith("SELECT")
+    with pinging.app_context():
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("method", ["patch", "delete"])
 def test_patch_and_delete_lock_the_row_they_change_in_one_transaction(app, client, method):
     item = client.post("/api/items", json={"name": f"locked {method}"}).get_json()
@@ -107,6 +123,8 @@ def test_patch_and_delete_lock_the_row_they_change_in_one_transaction(app, clien
     assert sent.sent[1].startswith("SELECT") and sent.sent[1].rstrip().endswith("FOR UPDATE")
     assert sent.sent[2].startswith(("UPDATE", "DELETE"))
     assert sent.sent[3] == "COMMIT"
+    # then, for a PATCH only, the row read back for the response; nothing else
+    assert len(sent.sent) == (5 if method == "patch" else 4), sent.sent
 
 
 def test_no_transaction_stays_open_after_reads_and_writes(client, tags):

@@ -12,10 +12,9 @@ from app import create_app
 from app.revisions import migration_lock
 from harness.stack import ROOT, eventually
 from tests.support.databases import migrate_database, settings_for, table_names
-from tests.support.revisions import head
+from tests.support.revisions import before, head
 
-# The revision before the name-key migration (3b1f6c2d9a10), the one these tests are about.
-BEFORE_NAME_KEY = "57914ccb74d9"
+BEFORE_NAME_KEY = before("3b1f6c2d9a10")  # the name-key migration, which these tests are about
 
 
 def test_models_and_migrations_do_not_drift(runner):

@@ -1,6 +1,16 @@
-"""Prints how many generated requests got each status, per fuzzed endpoint."""
+"""How many generated requests got each status, per fuzzed endpoint, printed at the end."""
 
-from tests.fuzz.test_fuzz import STATUSES
+from collections import Counter
+
+import pytest
+
+STATUSES: dict[str, Counter] = {}
+
+
+@pytest.fixture
+def counted():
+    """counted(endpoint): the Counter of that endpoint's statuses, printed after the run."""
+    return lambda endpoint: STATUSES.setdefault(endpoint, Counter())
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -8,14 +8,12 @@ produces refusals would show nothing about the success path.
 
 import json
 import unicodedata
-from collections import Counter
 from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-STATUSES: dict[str, Counter] = {}  # test name -> status -> count, printed by conftest.py
 
 # Text with SQL metacharacters, 4-byte UTF-8, control characters and lone surrogates.
 nasty_text = st.one_of(
@@ -62,7 +60,7 @@ bodies = st.sampled_from([acceptable, acceptable, anything]).flatmap(lambda stra
 
 
 def stored_as(name: str) -> str:
-    """docs/schemas.md: a name is stored NFC, without surrounding white space."""
+    """docs/api.md: a name is stored NFC, without surrounding white space."""
     return unicodedata.normalize("NFC", name).strip()
 
 
@@ -78,11 +76,7 @@ def check_error(response, method="GET"):
         assert response.is_json and response.get_json()["error"]["status"] == response.status_code
 
 
-def counted(name: str) -> Counter:
-    return STATUSES.setdefault(name, Counter())
-
-
-def test_create_succeeds_often_stores_as_documented_and_refuses_without_writing(client):
+def test_create_succeeds_often_stores_as_documented_and_refuses_without_writing(client, counted):
     statuses = counted("POST /api/items")
 
     @FUZZ
@@ -110,7 +104,7 @@ def test_create_succeeds_often_stores_as_documented_and_refuses_without_writing(
     assert succeeded * 3 >= statuses.total(), f"too few creates succeeded: {dict(statuses)}"
 
 
-def test_patch_never_fails_and_rejects_without_writing(client):
+def test_patch_never_fails_and_rejects_without_writing(client, counted):
     statuses = counted("PATCH /api/items/{id}")
     item = client.post("/api/items", json={"name": "target", "description": "kept"}).get_json()
     url = f"/api/items/{item['id']}"
@@ -139,7 +133,7 @@ queries = st.dictionaries(
 )
 
 
-def test_any_path_and_query_is_answered_without_500(client):
+def test_any_path_and_query_is_answered_without_500(client, counted):
     statuses = counted("any /api/items/{path}")
 
     @FUZZ
@@ -154,7 +148,7 @@ def test_any_path_and_query_is_answered_without_500(client):
     request()
 
 
-def test_the_probes_answer_any_method_and_query_without_500(client):
+def test_the_probes_answer_any_method_and_query_without_500(client, counted):
     statuses = counted("any /healthz, /readyz")
 
     @FUZZ

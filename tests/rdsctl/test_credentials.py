@@ -156,7 +156,9 @@ def test_the_alternating_users_rotation_switches_the_user(rotor, standin, certs,
         assert c.fetchone()[0] == f"{name}_clone@%"
 
 
-def test_aws_out_of_reach_keeps_a_password_that_still_works(rotor, standin, certs, monkeypatch):
+def test_aws_out_of_reach_keeps_a_password_that_still_works(
+    rotor, standin, certs, monkeypatch, caplog
+):
     name, arn, _ = rotor
     provider = SecretPassword(arn, "eu-west-1", max_age=0)
     connect_as(name, standin, certs, provider).close()
@@ -165,6 +167,7 @@ def test_aws_out_of_reach_keeps_a_password_that_still_works(rotor, standin, cert
     time.sleep(0.01)
     with connect_as(name, standin, certs, provider) as connection, connection.cursor() as c:
         c.execute("SELECT 1")  # the cached password still works: no 503 for an AWS outage
+    assert "cannot read the secret again" in caplog.text  # AWS was asked, and did not answer
 
 
 def test_a_refused_secret_answers_503_with_no_secret_in_the_body_or_logs(
