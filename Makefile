@@ -19,6 +19,10 @@ export AWS_GID ?= $(shell id -g)
 export AWS_CONFIG_DIR ?= $(HOME)/.aws
 # Mounted by the override; Docker would make a missing one as root.
 AWS_DIRS := mkdir -p "$(AWS_CONFIG_DIR)/sso/cache" &&
+else ifneq ($(REPLICA),)
+# make up REPLICA=1: the development stack plus a MySQL replica the app reads from.
+COMPOSE := docker compose -f docker-compose.yml -f docker-compose.override.yml -f docker/compose.replica.yml
+TARGET := the local db container, and its replica db-replica for reads
 else
 COMPOSE := docker compose
 TARGET := the local db container

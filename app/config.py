@@ -13,7 +13,8 @@ from app.settings import Settings
 
 def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
     """The keys Flask and Flask-SQLAlchemy read, and the settings themselves as SETTINGS."""
-    url = database_url(settings, instance_path)
+    url, reader = database_url(settings, instance_path), reader_url(settings, instance_path)
+    binds = {"reader": {"url": reader, **engine_options(settings, reader)}} if reader else {}
     return {
         "SETTINGS": settings,
         "TESTING": settings.testing,
@@ -21,6 +22,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings, url),
+        "SQLALCHEMY_BINDS": binds,
     }
 
 
@@ -41,6 +43,17 @@ def database_url(settings: Settings, instance_path: str) -> URL:
             database=settings.db_name,
         )
     return make_url("sqlite:///" + str(Path(instance_path) / "app.db"))
+
+
+def reader_url(settings: Settings, instance_path: str) -> URL | None:
+    """DATABASE_READER_URL, or the writer's URL with DB_READER_HOST (and DB_READER_PORT) in
+    it: the same users and database, as on a replica or Aurora's reader endpoint."""
+    if settings.database_reader_url:
+        return make_url(settings.database_reader_url)
+    if settings.db_reader_host:
+        writer = database_url(settings, instance_path)
+        return writer.set(host=settings.db_reader_host, port=settings.db_reader_port or writer.port)
+    return None
 
 
 def engine_options(settings: Settings, url: URL) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app import credentials, engine
+from app import credentials, engine, readers
 from app.revisions import MIGRATIONS_DIR
 from app.settings import Settings
 
@@ -24,7 +24,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# db.session sends reads to a reader when one is set, and everything else to the writer.
+db = SQLAlchemy(model_class=Base, session_options={"class_": readers.RoutingSession})
 # One transaction per revision: MySQL DDL commits implicitly anyway, and so a failure leaves the
 # database recorded at the last revision that completed.
 migrate = Migrate(compare_type=True, transaction_per_migration=True)
@@ -34,6 +35,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
-        if db.engine.dialect.name == "mysql":
-            engine.install(db.engine, settings.db_ping_after)
-        credentials.install(db.engine, settings)
+        for bound in db.engines.values():  # the writer, and the reader if there is one
+            if bound.dialect.name == "mysql":
+                engine.install(bound, settings.db_ping_after)
+            credentials.install(bound, settings)
+        if readers.READER in db.engines:
+            reader = db.engines[readers.READER]
+            app.extensions[readers.MONITOR] = readers.ReaderMonitor(
+                reader, settings.db_reader_max_lag
+            )
+            app.after_request(readers.remember_the_write)

@@ -182,15 +182,6 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-
-
-class Readiness(BaseModel):
-    status: str = Field(examples=["unavailable"])
-    reason: str | MISSING = Field(default=MISSING, examples=["pending migrations: 57914ccb74d9"])
-
-
 Model = TypeVar("Model", bound=BaseModel)
 
 

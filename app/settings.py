@@ -60,6 +60,13 @@ class Settings(BaseModel):
     # None: no limit, for migrations (a DDL may run for minutes), never for requests.
     db_read_timeout: int | None = Field(30, ge=1)
     db_ping_after: float = Field(1.0, ge=0, allow_inf_nan=False)
+    # Reads on a replica (app/readers.py): DATABASE_READER_URL, or DB_READER_HOST with the
+    # writer's port, user, database and TLS. Unset: every query goes to the writer.
+    database_reader_url: str | None = Field(None, repr=False)
+    db_reader_host: str | None = None
+    db_reader_port: int | None = Field(None, ge=1, le=65535)
+    db_reader_after_write: float = Field(2.0, ge=0, allow_inf_nan=False)  # seconds
+    db_reader_max_lag: float = Field(5.0, gt=0, allow_inf_nan=False)  # seconds
 
     # gunicorn (docker/gunicorn.conf.py); workers None means 2 x CPUs + 1, at most 12.
     gunicorn_workers: int | None = Field(None, ge=1, le=64)
@@ -87,6 +94,13 @@ class Settings(BaseModel):
     def _combinations_that_work(self) -> Self:
         if self.database_url:
             check_database_url(self.database_url)
+        if self.database_reader_url:
+            check_database_url(self.database_reader_url, "DATABASE_READER_URL")
+        if (self.database_reader_url or self.db_reader_host) and not self.on_mysql:
+            raise ConfigError(
+                "a reader (DB_READER_HOST, DATABASE_READER_URL) needs the writer on MySQL too: "
+                "set DB_HOST or a mysql+pymysql:// DATABASE_URL"
+            )
         if self.db_tls == "verify-full" and not self.db_tls_ca:
             raise ConfigError(
                 "DB_TLS=verify-full needs DB_TLS_CA, the CA bundle to verify the server with"
@@ -148,11 +162,17 @@ class Settings(BaseModel):
         return "sqlite:///instance/app.db (the default: no DATABASE_URL or DB_HOST)"
 
     @property
+    def on_mysql(self) -> bool:
+        if self.database_url:
+            return self.database_url.startswith(("mysql", "mariadb"))
+        return self.db_host is not None
+
+    @property
     def docs_enabled(self) -> bool:
         return self.api_docs if self.api_docs is not None else self.app_env == "development"
 
 
-def check_database_url(url: str) -> None:
+def check_database_url(url: str, name: str = "DATABASE_URL") -> None:
     """A URL SQLAlchemy reads, naming a database and a driver this project ships."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -160,16 +180,16 @@ def check_database_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"DATABASE_URL is not a database URL: write it as {URL_FORM}") from None
+        raise ConfigError(f"{name} is not a database URL: write it as {URL_FORM}") from None
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in DRIVERS:
         raise ConfigError(
-            f"DATABASE_URL names {backend}, which this project does not run on: it runs on "
+            f"{name} names {backend}, which this project does not run on: it runs on "
             f"MySQL and SQLite, {URL_FORM}"
         )
     if driver != DRIVERS[backend]:
         raise ConfigError(
-            f"DATABASE_URL asks for the {driver} driver, which this project does not ship: "
+            f"{name} asks for the {driver} driver, which this project does not ship: "
             f"write {backend}+{DRIVERS[backend]}://... ({URL_FORM})"
         )
 

@@ -73,6 +73,11 @@ def table(m: Measured, suffix: str, extra_rows: bool) -> str:
             f"| {label} | " + " | ".join(rate(m, f"{name}@{d}{suffix}") for d in m.links) + " |"
         )
     if extra_rows:
+        lines.append(
+            "| ours, reads on the replica (DB_READER_HOST, reached like the db) | "
+            + " | ".join(rate(m, key) if (key := f"replica@{d}") in m.rows else "" for d in m.links)
+            + " |"
+        )
         raw = [m.rows[f"raw_1@{d}"] for d in m.links]
         lines.append(
             "| raw PyMySQL point selects, 1 process: queries/s (ms per round trip) | "
@@ -90,6 +95,12 @@ def table(m: Measured, suffix: str, extra_rows: bool) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def replica_ratio(m: Measured) -> str:
+    read = [d for d in m.links if f"replica@{d}" in m.rows]
+    ratios = [(d, m.ratio(f"replica@{d}", f"ours@{d}")) for d in read]
+    return "; ".join(f"{link_name(d)} {r[0]:.2f}x (runs {r[1]:.2f}-{r[2]:.2f}x)" for d, r in ratios)
 
 
 def shown(value: float, how: str) -> str:
@@ -257,6 +268,7 @@ def write_report(m: Measured) -> None:
         workers=m.workers,
         baseline_setting=f" BENCH_BASELINE={m.baseline}" if m.baseline else "",
         table16=table(m, "", True),
+        replica_ratio=replica_ratio(m),
         table4=table(m, "c4", False),
         create0=rate(m, "create@0"),
         create1=rate(m, "create@1"),

@@ -1,10 +1,11 @@
 """`make bench`: the app against the floor and against what users would otherwise run, at
 loopback and on links like RDS's.
 
-Starts the Compose stack on free ports, one latency proxy per link (bench/latency.py: 1, 2 and
-5 ms added per round trip, in user space), and every server to compare beside them, each
-reaching MySQL directly (loopback) or through a proxy: the same path for every server on a
-link. Seeds 1,000 items, loads each server with wrk from 127.0.0.1, and writes
+Starts the Compose stack on free ports with its replica (docker/compose.replica.yml), one
+latency proxy per link (bench/latency.py: 1, 2 and 5 ms added per round trip, in user space),
+and every server to compare beside them, each reaching MySQL directly (loopback) or through a
+proxy: the same path for every server on a link; ours also with its reads on the replica, at
+loopback and +1 ms. Seeds 1,000 items, loads each server with wrk from 127.0.0.1, and writes
 docs/benchmarks.md (bench/report.py). Every row is measured in this one run, round robin; each
 number is the median of BENCH_RUNS runs of BENCH_SECONDS seconds. BENCH_BASELINE=<git ref>
 adds the app of that commit beside ours at +1 ms: a point read and a create.
@@ -21,7 +22,7 @@ import requests
 from bench.report import Measured, write_report
 from bench.servers import ITEMS, Proxy, Server, baseline_image, peak_memory_mb, raw_qps, warm_up
 from bench.servers import wrk as wrk_run
-from harness.stack import Stack
+from harness.stack import Stack, eventually
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
@@ -51,11 +52,16 @@ def seed(stack: Stack) -> None:
         "UTC_TIMESTAMP(6) FROM seq"  # name_key: these names are their own folded keys
     )
     # Every server keeps a pool open at once (up to workers x threads connections each), more
-    # than the 80 rds.cnf allows, as a db.t4g.micro would: this run's server gets more.
-    stack.mysql_root("SET GLOBAL max_connections = 1000")
+    # than the 60 rds.cnf allows, as a db.t4g.micro would: this run's servers get more.
+    for server in ("db", "db-replica"):
+        stack.mysql_root("SET GLOBAL max_connections = 1000", server)
+    if not eventually(lambda: stack.mysql_root(COUNT, "db-replica").strip() == str(ITEMS), 60):
+        raise SystemExit("the replica did not receive the seeded items")
 
 
-def statements_per_request(stack: Stack, method: str, path: str, created: list[int]) -> float:
+def statements_per_request(
+    stack: Stack, url: str, method: str, path: str, created: list[int]
+) -> float:
     """Statements per request: the server's Com_* counters over 100 sequential requests, less
     what reading them costs. Pings are not statements (Com_admin_commands, left out: the db's
     healthcheck pings every 2 s). POST appends the ids it made; PATCH and DELETE use them."""
@@ -75,11 +81,14 @@ def statements_per_request(stack: Stack, method: str, path: str, created: list[i
                 "POST": {"name": f"rt {i} {time.monotonic_ns()}"},
                 "PATCH": {"description": f"patched {i}"},
             }.get(method)
-            response = session.request(method, stack.url + path.format(id=item_id), json=body)
+            response = session.request(method, url + path.format(id=item_id), json=body)
             assert response.status_code < 300, (method, path, response.status_code)
             if method == "POST":
                 created.append(response.json()["id"])
         return (statements() - before - overhead) / 100
+
+
+COUNT = "SELECT COUNT(*) FROM app.items"
 
 
 def workers_of(stack: Stack) -> int:
@@ -90,9 +99,12 @@ def workers_of(stack: Stack) -> int:
     )
 
 
-def start_servers(stack: Stack, proxies: dict[int, Proxy], workers: int) -> dict[str, Server]:
+def start_servers(
+    stack: Stack, proxies: dict[int, Proxy], replica: Proxy, workers: int
+) -> dict[str, Server]:
     """On every link: ours as shipped, with sync workers, and gunicorn's defaults; at loopback
-    the floor (bare Flask) and the development server; the baseline's app at +1 ms."""
+    the floor (bare Flask) and the development server; ours reading from the replica at
+    loopback and +1 ms (`replica`: its proxy); the baseline's app at +1 ms."""
 
     def env(delay: int) -> dict:
         host = proxies[delay].name if delay else "db"
@@ -117,6 +129,9 @@ def start_servers(stack: Stack, proxies: dict[int, Proxy], workers: int) -> dict
     servers["floor"] = Server(stack, "floor", [*GUNICORN, "bench.floor_app:app"], env(0))
     dev = ["flask", "run", "--host", "0.0.0.0", "--port", "8000"]
     servers["dev"] = Server(stack, "devserver", dev, env(0))
+    for delay, reader in ((0, "db-replica"), (1, replica.name)):
+        reads = {**env(delay), "DB_READER_HOST": reader}
+        servers[f"replica@{delay}"] = Server(stack, f"replica{delay}", OURS, reads)
     if BASELINE:
         servers["baseline@1"] = Server(stack, "baseline1", OURS, env(1), baseline_image(BASELINE))
     return servers
@@ -134,6 +149,8 @@ def plan(servers: dict[str, Server], ports: dict[int, int], workers: int) -> dic
         "list": lambda: wrk(servers["ours@0"].url + "/api/items?per_page=20", 16),
         "create@0": lambda: wrk(servers["ours@0"].url, 16, "post.lua", tag()),
         "create@1": lambda: wrk(servers["ours@1"].url, 16, "post.lua", tag()),
+        "replica@0": lambda: wrk(servers["replica@0"].url, 16, "point.lua"),
+        "replica@1": lambda: wrk(servers["replica@1"].url, 16, "point.lua"),
     }
     if BASELINE:
         rows["baseline@1"] = lambda: wrk(servers["baseline@1"].url, 16, "point.lua")
@@ -160,25 +177,28 @@ def round_robin(rows: dict[str, Callable]) -> dict[str, list[dict]]:
 
 
 def main() -> None:
-    stack = Stack("bench")
+    stack = Stack("bench", files=("docker-compose.yml", "docker/compose.replica.yml"))
     started: list = []  # stopped in the end, even when a later one fails to start
     began = time.monotonic()
     try:
         stack.up()
         seed(stack)
-        # Round trips first, on the stack's own app, before any load adds rows; after 16
-        # connections at once, every worker thread's connection exists already.
-        warm_up(stack.url + "/api/items/1", connections=16)
-        created: list[int] = []
-        round_trips = {
-            kind: statements_per_request(stack, method, path, created)
-            for kind, method, path in KINDS
-        }
         workers = workers_of(stack)
         proxies = {delay: Proxy(stack, delay) for delay in LINKS[1:]}
-        started += proxies.values()
-        servers = start_servers(stack, proxies, workers)
+        replica = Proxy(stack, 1, "db-replica")
+        started += [*proxies.values(), replica]
+        servers = start_servers(stack, proxies, replica, workers)
         started += servers.values()
+        # Round trips first, on ours at loopback (no reader: every statement on db's counters),
+        # before any load adds rows; after 16 connections at once, every worker thread's
+        # connection exists already.
+        ours = servers["ours@0"].url
+        warm_up(ours + "/api/items/1", connections=16)
+        created: list[int] = []
+        round_trips = {
+            kind: statements_per_request(stack, ours, method, path, created)
+            for kind, method, path in KINDS
+        }
         for server in servers.values():
             warm_up(server.url + "/api/items/1")
         ports = {d: proxies[d].port if d else int(stack.env["MYSQL_PORT"]) for d in LINKS}

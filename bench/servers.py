@@ -101,11 +101,12 @@ def greets(port: int) -> bool:
 
 
 class Proxy(Container):
-    """bench/latency.py: `name`:3306 reaches the db with `delay` ms added per round trip."""
+    """bench/latency.py: `name`:3306 reaches `target` (the db, or its replica) with `delay` ms
+    added per round trip."""
 
-    def __init__(self, stack: Stack, delay: int):
-        command = ["python", "-m", "bench.latency", "3306", "db", "3306", str(delay)]
-        super().__init__(stack, f"lat{delay}", 3306, command)
+    def __init__(self, stack: Stack, delay: int, target: str = "db"):
+        command = ["python", "-m", "bench.latency", "3306", target, "3306", str(delay)]
+        super().__init__(stack, f"lat{delay}-{target}", 3306, command)
         if not eventually(lambda: greets(self.port), timeout=30):
             raise SystemExit(f"the latency proxy {self.name} did not pass the db's greeting on")
 

@@ -57,6 +57,7 @@ class Stack:
             "COMPOSE_PROJECT_NAME": f"{prefix}-{secrets.token_hex(3)}",
             "APP_PORT": str(free_port()),
             "MYSQL_PORT": str(free_port()),
+            "MYSQL_REPLICA_PORT": str(free_port()),
             "APP_IMAGE": "flask-rds-starter-app:e2e",
             "MIGRATE_IMAGE": "flask-rds-starter-migrate:e2e",
             **env,
@@ -93,10 +94,11 @@ class Stack:
         out = subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True)
         return json.loads(out.stdout)[0]
 
-    def mysql_root(self, sql: str) -> str:
-        """Run SQL in the db container as root; the password stays inside the container."""
+    def mysql_root(self, sql: str, service: str = "db") -> str:
+        """Run SQL in the db container (or another `service`'s) as root; the password stays
+        inside the container."""
         script = 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -uroot -N -e "$0"'
-        return self.compose("exec", "-T", "db", "sh", "-c", script, sql).stdout
+        return self.compose("exec", "-T", service, "sh", "-c", script, sql).stdout
 
     def logs(self) -> str:
         result = self.compose("logs", "--no-color")

@@ -44,9 +44,16 @@ def aws_call(action: str) -> Iterator[None]:
 
 
 def describe_instance(identifier: str, region: str | None = None) -> dict[str, Any]:
+    """The instance's description. An Aurora instance's security groups are its cluster's:
+    where the instance's description leaves them out, they are read from the cluster."""
     rds = client("rds", region)
     with aws_call(f"describe RDS instance {identifier!r}"):
-        return dict(rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])
+        info = dict(rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])
+        cluster = info.get("DBClusterIdentifier")
+        if cluster and not info.get("VpcSecurityGroups"):
+            found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]
+            info["VpcSecurityGroups"] = found.get("VpcSecurityGroups", [])
+    return info
 
 
 def instance_port(info: Mapping[str, Any]) -> int | None:

@@ -25,6 +25,12 @@ LIST_PRICES = {
     "cpu_credit": 0.075,
 }
 LIST_SOURCE = f"AWS list prices for us-east-1, {PRICES_DATE}"
+# Aurora MySQL, Aurora Standard storage, us-east-1: quoted by third parties in 2026 (AWS's
+# pricing page, aws.amazon.com/rds/aurora/pricing, could not be read here): unverified.
+AURORA_PRICES = {"acu_hour": 0.12, "storage": 0.10, "io_million": 0.20}
+AURORA_SOURCE = "Aurora list prices for us-east-1 as quoted in 2026, not read from AWS here"
+# What a development database is awake for: 8 hours on 22 working days.
+AWAKE_HOURS = 8 * 22
 
 
 @dataclass
@@ -146,6 +152,49 @@ def estimate(
         + " after rds-destroy"
     )
     result.items.append((backups, 0.0))
+    return result
+
+
+def serverless_estimate(max_acu: float, *, public: bool, secrets: int) -> Estimate:
+    """An Aurora Serverless v2 cluster from 0 ACU: nothing for compute while paused, ACU-hours
+    while awake, storage and I/O as used."""
+    acu, prices = 1.0, AURORA_PRICES
+    result = Estimate(sources=[AURORA_SOURCE])
+    result.items.append(
+        (
+            f"awake {AWAKE_HOURS} h (8 h x 22 days) at ~{acu:.0f} ACU x ${prices['acu_hour']} "
+            f"(up to {max_acu:g} ACU: ${max_acu * prices['acu_hour']:.2f} an hour at most); "
+            "paused: $0 for compute",
+            AWAKE_HOURS * acu * prices["acu_hour"],
+        )
+    )
+    result.items.append(
+        (f"storage as used, ~1 GiB x ${prices['storage']} a GiB-month", prices["storage"])
+    )
+    result.items.append(
+        (f"I/O: ${prices['io_million']} a million requests (a development database: cents)", 0.0)
+    )
+    if public:
+        result.items.append(
+            (
+                f"public IPv4 address, {HOURS_PER_MONTH} h x ${LIST_PRICES['public_ipv4']} "
+                "(AWS does not say whether a paused instance's is billed: counted)",
+                HOURS_PER_MONTH * LIST_PRICES["public_ipv4"],
+            )
+        )
+    result.items.append(
+        (
+            f"{secrets} Secrets Manager secrets (master, migrator, app) x ${LIST_PRICES['secret']}",
+            secrets * LIST_PRICES["secret"],
+        )
+    )
+    result.items.append(
+        (
+            "all month awake (an open connection keeps it from pausing) at 1 ACU: "
+            f"${HOURS_PER_MONTH * prices['acu_hour']:.2f} for compute instead",
+            0.0,
+        )
+    )
     return result
 
 

@@ -28,6 +28,7 @@ NO_MASTER = (
 @click.command("deploy-env")
 @click.option("--instance", "rds_instance", help="RDS instance identifier (RDS_INSTANCE).")
 @click.option("--endpoint", "rds_endpoint", help="Host name, over --instance's (RDS_ENDPOINT).")
+@click.option("--reader-endpoint", "rds_reader_endpoint", help="Reads' host (RDS_READER_ENDPOINT).")
 @click.option("--port", "rds_port", type=int, help="RDS_PORT")
 @click.option("--database", "rds_database", help="Database name (RDS_DATABASE; MYSQL_DATABASE).")
 @click.option("--user", "rds_user", help="The app's user (RDS_USER; default: rds-users' app).")
@@ -89,6 +90,8 @@ def target_values(found: RdsTarget, ca: str | None) -> dict[str, str]:
     }
     if found.migrate_host:
         values["MIGRATE_DB_HOST"] = found.migrate_host
+    if found.reader_host:
+        values["DB_READER_HOST"] = found.reader_host
     return values
 
 
@@ -118,10 +121,14 @@ def refuse_the_master(found: RdsTarget, *users: str) -> None:
 def checked(settings: Settings, found: RdsTarget, operator: OperatorSettings, output: str) -> None:
     """The doctor, as the app's user and as the migrator; the parity table once."""
     local: Target | None = Target.compose_db(operator)
-    for role, target in (
+    checks = [
         ("app", Target.from_settings(settings)),
         ("migrate", Target.from_settings(settings.for_migrations())),
-    ):
+    ]
+    if settings.db_reader_host:  # the app's user, on the reader endpoint
+        reads = settings.replace(db_host=settings.db_reader_host)
+        checks.append(("reader", Target.from_settings(reads)))
+    for role, target in checks:
         click.echo(f"\n{role}:")
         if not doctor.run(
             target,

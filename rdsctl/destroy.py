@@ -14,9 +14,10 @@ from typing import Any
 import click
 
 from app.aws import client
-from rdsctl import cost, network, parameters
+from rdsctl import aurora, cost, network, parameters
 from rdsctl.aws import aws_call, confirmed, instance_or_none, poll
 from rdsctl.envfile import retire_env_file
+from rdsctl.plan import TAG
 from rdsctl.provision import is_ours
 from rdsctl.rules import our_rules, revoke
 from rdsctl.settings import OperatorSettings
@@ -34,25 +35,35 @@ class Leftovers:
     snapshots: list[str] = field(default_factory=list)  # make migrate SNAPSHOT=1's
     parameter_group: str | None = None
     security_group: dict[str, Any] | None = None
+    cluster: dict[str, Any] | None = None  # an Aurora instance's cluster, ours
+    cluster_parameter_group: str | None = None
 
     def lines(self) -> list[str]:
-        lines = [
+        lines = []
+        if self.cluster:
+            lines.append(f"the Aurora cluster {self.cluster['DBClusterIdentifier']}")
+        lines += [
             f"the secret {s['Name']} (kept {RECOVERY_DAYS} days, restorable)" for s in self.secrets
         ]
         lines += [f"the snapshot {name} (make migrate SNAPSHOT=1's)" for name in self.snapshots]
-        if self.parameter_group:
-            lines.append(f"the parameter group {self.parameter_group}")
+        for group in (self.parameter_group, self.cluster_parameter_group):
+            if group:
+                lines.append(f"the parameter group {group}")
         if self.security_group:
             lines.append(f"the security group {self.security_group['GroupId']} and its rules")
         return lines
 
 
 def leftovers_of(instance: str, rds: Any, ec2: Any) -> Leftovers:
+    cluster = aurora.cluster_or_none(rds, aurora.cluster_name(instance))
+    ours = cluster is not None and TAG in cluster.get("TagList", [])
     return Leftovers(
         secrets=our_secrets(instance),
-        snapshots=pre_migrate_snapshots(rds, instance),
+        snapshots=pre_migrate_snapshots(rds, instance, cluster if ours else None),
         parameter_group=our_parameter_group(rds, instance),
         security_group=network.owned_group(ec2, instance),
+        cluster=cluster if ours else None,
+        cluster_parameter_group=our_parameter_group(rds, instance, cluster=True),
     )
 
 
@@ -72,27 +83,39 @@ def our_secrets(instance: str) -> list[dict[str, Any]]:
     return found
 
 
-def pre_migrate_snapshots(rds: Any, instance: str) -> list[str]:
+def pre_migrate_snapshots(
+    rds: Any, instance: str, cluster: dict[str, Any] | None = None
+) -> list[str]:
+    """make migrate SNAPSHOT=1's: of the instance, or of an Aurora instance's cluster."""
     with aws_call(f"list the snapshots of {instance!r}"):
-        snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")
-    names = [s["DBSnapshotIdentifier"] for s in snapshots["DBSnapshots"]]
+        if cluster:
+            found = rds.describe_db_cluster_snapshots(
+                DBClusterIdentifier=cluster["DBClusterIdentifier"], SnapshotType="manual"
+            )["DBClusterSnapshots"]
+            names = [s["DBClusterSnapshotIdentifier"] for s in found]
+        else:
+            found = rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")
+            names = [s["DBSnapshotIdentifier"] for s in found["DBSnapshots"]]
     return [name for name in names if name.startswith(f"{instance}-pre-migrate-")]
 
 
-def our_parameter_group(rds: Any, instance: str) -> str | None:
+def our_parameter_group(rds: Any, instance: str, cluster: bool = False) -> str | None:
     from botocore.exceptions import ClientError
 
-    name = parameters.group_name(instance)
+    name, kind = parameters.group_name(instance, cluster), "DBCluster" if cluster else "DB"
+    describe = (
+        rds.describe_db_cluster_parameter_groups if cluster else rds.describe_db_parameter_groups
+    )
     with aws_call(f"look up the parameter group {name}"):
         try:
-            group = rds.describe_db_parameter_groups(DBParameterGroupName=name)
+            found = describe(**{f"{kind}ParameterGroupName": name})[f"{kind}ParameterGroups"]
         except ClientError as exc:
             if "NotFound" in exc.response.get("Error", {}).get("Code", ""):
                 return None
             raise
-        if not group["DBParameterGroups"]:
+        if not found:
             return None
-        arn = group["DBParameterGroups"][0]["DBParameterGroupArn"]
+        arn = found[0][f"{kind}ParameterGroupArn"]
         tags = rds.list_tags_for_resource(ResourceName=arn)["TagList"]
     return name if {"Key": network.OWNER_TAG, "Value": instance} in tags else None
 
@@ -124,7 +147,7 @@ def rds_destroy(
     snapshot = (
         None if skip_final_snapshot else f"{instance}-final-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     )
-    if info is None and not leftovers.lines():
+    if info is None and not leftovers.lines():  # an Aurora cluster is among the leftovers
         click.echo(f"no instance {instance}, and nothing made for one: nothing to delete")
         return
     show(instance, info, leftovers, snapshot)
@@ -132,9 +155,12 @@ def rds_destroy(
         raise SystemExit(3)
     if info is not None:
         delete_instance(rds, info, snapshot, operator.rds_wait_minutes)
-    endpoint = ((info or {}).get("Endpoint") or {}).get("Address")
+    if leftovers.cluster:
+        aurora.delete_cluster(rds, leftovers.cluster, snapshot, operator.rds_wait_minutes)
+    endpoints = {((info or {}).get("Endpoint") or {}).get("Address")}
+    endpoints |= {(leftovers.cluster or {}).get(k) for k in ("Endpoint", "ReaderEndpoint")}
     env_file = env_file or operator.rds_env_file
-    if retire_env_file(env_file, instance, {endpoint} if endpoint else set()):
+    if retire_env_file(env_file, instance, {e for e in endpoints if e}):
         click.echo(f"{env_file} pointed at {instance}: the stack is back on the local db")
     delete_leftovers(rds, ec2, leftovers, operator.rds_wait_minutes)
 
@@ -155,7 +181,15 @@ def show(
             )
     for line in leftovers.lines():
         click.echo(f"  {line}")
-    if info is not None and snapshot:
+    if leftovers.cluster and snapshot:
+        click.echo(
+            f"  kept: the cluster's final snapshot {snapshot} (billed per GiB-month of its data)"
+        )
+        click.echo(
+            "  delete it later: aws rds delete-db-cluster-snapshot "
+            f"--db-cluster-snapshot-identifier {snapshot}"
+        )
+    elif info is not None and snapshot:
         storage = int(info.get("AllocatedStorage") or 20)
         click.echo(
             f"  kept: the final snapshot {snapshot}, which costs {cost.snapshot_line(storage)}"
@@ -163,24 +197,26 @@ def show(
         click.echo(
             f"  delete it later: aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}"
         )
-    elif info is not None:
+    elif info is not None or leftovers.cluster:
         click.echo("  final snapshot: none (SKIP_FINAL_SNAPSHOT): the data is gone for good")
 
 
 def delete_instance(
     rds: Any, info: dict[str, Any], snapshot: str | None, wait_minutes: int
 ) -> None:
-    instance = info["DBInstanceIdentifier"]
+    instance, member = info["DBInstanceIdentifier"], info.get("DBClusterIdentifier")
+    if member:  # an Aurora instance: its cluster holds the data, the protection, the snapshot
+        snapshot = None
     if info.get("DBInstanceStatus") != "deleting":
         with aws_call(f"delete {instance!r}"):
-            if info.get("DeletionProtection"):
+            if info.get("DeletionProtection") and not member:
                 rds.modify_db_instance(
                     DBInstanceIdentifier=instance, DeletionProtection=False, ApplyImmediately=True
                 )
             final = (
                 {"FinalDBSnapshotIdentifier": snapshot} if snapshot else {"SkipFinalSnapshot": True}
             )
-            rds.delete_db_instance(DBInstanceIdentifier=instance, **final)
+            rds.delete_db_instance(DBInstanceIdentifier=instance, **({} if member else final))
         click.echo(f"deleting {instance}" + (f"; final snapshot {snapshot}" if snapshot else ""))
     if (
         poll(lambda _: instance_or_none(rds, instance) is None or None, wait_minutes * 60, 15)
@@ -206,12 +242,20 @@ def delete_leftovers(rds: Any, ec2: Any, leftovers: Leftovers, wait_minutes: int
         )
     for name in leftovers.snapshots:
         with aws_call(f"delete the snapshot {name}"):
-            rds.delete_db_snapshot(DBSnapshotIdentifier=name)
+            if leftovers.cluster:
+                rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=name)
+            else:
+                rds.delete_db_snapshot(DBSnapshotIdentifier=name)
         click.echo(f"deleted snapshot {name}")
     if leftovers.parameter_group:
         with aws_call(f"delete the parameter group {leftovers.parameter_group}"):
             rds.delete_db_parameter_group(DBParameterGroupName=leftovers.parameter_group)
         click.echo(f"deleted parameter group {leftovers.parameter_group}")
+    if leftovers.cluster_parameter_group:
+        name = leftovers.cluster_parameter_group
+        with aws_call(f"delete the parameter group {name}"):
+            rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName=name)
+        click.echo(f"deleted parameter group {name}")
     if leftovers.security_group:
         group_id = leftovers.security_group["GroupId"]
         revoke(ec2, group_id, our_rules(leftovers.security_group, mine_only=False))

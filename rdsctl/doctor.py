@@ -154,9 +154,10 @@ def local_db(operator: OperatorSettings) -> Target:
 @click.option("--env-file", help="Read the target from this file (e.g. .env.rds).")
 @click.option(
     "--role",
-    type=click.Choice(["migrate", "app"]),
+    type=click.Choice(["migrate", "app", "reader"]),
     default=None,
-    help="The privileges to check (default: app for the local db, else migrate).",
+    help="The privileges to check (default: app for the local db, else migrate); reader: the "
+    "app's user on DB_READER_HOST.",
 )
 @click.option("--allow-pending", is_flag=True, help="Pending migrations are not a failure.")
 def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) -> None:
@@ -170,6 +171,10 @@ def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) 
         settings, operator = Settings.from_env(env), OperatorSettings.from_env(env)
         role = role or ("app" if not (settings.db_host or settings.database_url) else "migrate")
         chosen = settings.for_migrations() if role == "migrate" else settings
+        if role == "reader":
+            if not settings.db_reader_host:
+                raise ConfigError("--role reader needs DB_READER_HOST (make deploy-env writes it)")
+            chosen = settings.replace(db_host=settings.db_reader_host)
         target = Target.from_settings(chosen, operator)
     except ConfigError as exc:
         settings_failed(click.echo, exc)

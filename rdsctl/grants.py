@@ -12,6 +12,7 @@ from rdsctl.target import Target
 PRIVILEGES = {
     "migrate": {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX"},
     "app": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "reader": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the app's user, on a reader endpoint
 }
 # What the app's user must not hold: the running app only reads and writes rows.
 BEYOND_ROWS = {
@@ -68,7 +69,7 @@ def user_grants(connection: Connection) -> list[str]:
 
 def step_privileges(target: Target, connection: Connection, role: str) -> str:
     granted = granted_privileges(user_grants(connection), target.database)
-    beyond = granted & BEYOND_ROWS if role == "app" else set()
+    beyond = granted & BEYOND_ROWS if role in ("app", "reader") else set()
     if beyond:
         raise Failure(
             "privileges",

@@ -20,7 +20,7 @@ from app.cli import wait_for_database
 from app.extensions import db
 from app.revisions import RevisionState, database_state
 from app.settings import Settings
-from rdsctl.aws import aws_call
+from rdsctl.aws import aws_call, describe_instance
 from rdsctl.settings import OperatorSettings
 
 
@@ -90,13 +90,24 @@ def show_sql(state: RevisionState) -> set[str]:
 
 
 def take_snapshot(instance: str, region: str | None) -> str:
+    """A manual snapshot of the instance, or of an Aurora instance's cluster, waited for."""
     name = f"{instance}-pre-migrate-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    click.echo(f"taking snapshot {name} of {instance} (this can take several minutes)")
     rds = client("rds", region)
-    with aws_call(f"snapshot {instance}"):
-        rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=name)
-        rds.get_waiter("db_snapshot_available").wait(
-            DBSnapshotIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 120}
-        )
+    cluster = describe_instance(instance, region).get("DBClusterIdentifier")
+    click.echo(f"taking snapshot {name} of {cluster or instance} (this can take several minutes)")
+    wait = {"Delay": 15, "MaxAttempts": 120}
+    with aws_call(f"snapshot {cluster or instance}"):
+        if cluster:
+            rds.create_db_cluster_snapshot(
+                DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=name
+            )
+            rds.get_waiter("db_cluster_snapshot_available").wait(
+                DBClusterSnapshotIdentifier=name, WaiterConfig=wait
+            )
+        else:
+            rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=name)
+            rds.get_waiter("db_snapshot_available").wait(
+                DBSnapshotIdentifier=name, WaiterConfig=wait
+            )
     click.echo(f"snapshot {name} is available")
     return name

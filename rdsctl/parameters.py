@@ -72,41 +72,45 @@ def max_connections(class_memory: int) -> int:
     return class_memory // MAX_CONNECTIONS_DIVISOR
 
 
-def group_name(instance: str) -> str:
-    return f"{instance}-params"
+def group_name(instance: str, cluster: bool = False) -> str:
+    return f"{instance}-cluster-params" if cluster else f"{instance}-params"
 
 
-def ensure_group(rds: Any, instance: str, family: str, parameters: dict[str, str]) -> str:
+def ensure_group(
+    rds: Any, instance: str, family: str, parameters: dict[str, str], cluster: bool = False
+) -> bool:
     """Our parameter group for `instance` (made, or found again on a rerun), set to
-    `parameters`. pending-reboot applies a static parameter too: the group is attached at
-    creation, so every value is in force when the instance first starts."""
-    name = group_name(instance)
+    `parameters`; an Aurora cluster's group with `cluster`. pending-reboot applies a static
+    parameter too: the group is attached at creation, so every value is in force when the
+    instance first starts. True when the group was made now."""
     from botocore.exceptions import ClientError
 
+    name = group_name(instance, cluster)
+    create, modify, key = (
+        (rds.create_db_cluster_parameter_group, rds.modify_db_cluster_parameter_group, "DBCluster")
+        if cluster
+        else (rds.create_db_parameter_group, rds.modify_db_parameter_group, "DB")
+    )
+    tags = [{"Key": OWNER_TAG, "Value": instance}, {"Key": "created-by", "Value": RULE_PREFIX}]
+    description = f"{instance}: generated from docker/mysql/conf.d/rds.cnf"
+    created = True
     with aws_call(f"create the parameter group {name}"):
         try:
-            rds.create_db_parameter_group(
-                DBParameterGroupName=name,
+            create(
+                **{f"{key}ParameterGroupName": name},
                 DBParameterGroupFamily=family,
-                Description=f"{instance}: generated from docker/mysql/conf.d/rds.cnf",
-                Tags=[
-                    {"Key": OWNER_TAG, "Value": instance},
-                    {"Key": "created-by", "Value": RULE_PREFIX},
-                ],
+                Description=description,
+                Tags=tags,
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in (
-                "DBParameterGroupAlreadyExists",
-                "DBParameterGroupAlreadyExistsFault",
-            ):
+            if "AlreadyExists" not in exc.response.get("Error", {}).get("Code", ""):
                 raise
+            created = False
     items = [
-        {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
-        for key, value in parameters.items()
+        {"ParameterName": parameter, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
+        for parameter, value in parameters.items()
     ]
     with aws_call(f"set the parameters of {name}"):
         for start in range(0, len(items), 20):  # at most 20 per call
-            rds.modify_db_parameter_group(
-                DBParameterGroupName=name, Parameters=items[start : start + 20]
-            )
-    return name
+            modify(**{f"{key}ParameterGroupName": name}, Parameters=items[start : start + 20])
+    return created

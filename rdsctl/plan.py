@@ -4,7 +4,7 @@ parameters, and a line per choice saying what changing it later costs."""
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdsctl import cost, network, parameters, versions
+from rdsctl import aurora, cost, network, parameters, versions
 from rdsctl.aws import aws_call
 from rdsctl.settings import OperatorSettings
 
@@ -30,17 +30,22 @@ class Plan:
 
 
 def plan_for(operator: OperatorSettings, rds: Any, ec2: Any, sts: Any) -> Plan:
-    """The CreateDBInstance parameters, the lines to show, and what else to make."""
-    identifier = operator.instance_name
+    """The CreateDBInstance parameters (CreateDBCluster's for Aurora), the lines to show, and
+    what else to make."""
+    identifier, aurora_ = operator.instance_name, operator.rds_engine == aurora.ENGINE
     major = versions.major_line(operator.mysql_image, operator.rds_engine_version)
-    version = versions.resolve(rds, major)
+    version = versions.resolve(rds, major, engine=operator.rds_engine)
     with aws_call("find which AWS account these credentials belong to"):
         account = str(sts.get_caller_identity()["Account"])
     subnet_group = subnet_group_of(rds, operator.rds_subnet_group)
     vpc = network.choose_vpc(ec2, operator.rds_vpc_id, subnet_group)
     given_groups = [g for g in (operator.rds_security_group_ids or "").split(",") if g]
     existing = None if given_groups else network.owned_group(ec2, identifier, vpc)
-    params = create_parameters(operator, version)
+    params = (
+        aurora.cluster_parameters(operator, version)
+        if aurora_
+        else create_parameters(operator, version)
+    )
     if operator.rds_subnet_group:
         params["DBSubnetGroupName"] = operator.rds_subnet_group
     groups_line = (
@@ -55,8 +60,11 @@ def plan_for(operator: OperatorSettings, rds: Any, ec2: Any, sts: Any) -> Plan:
         ("AWS account", account, "check it: a wrong AWS_PROFILE creates it elsewhere"),
         ("region", str(rds.meta.region_name), "fixed: another region means another instance"),
         ("identifier", identifier, "cannot be renamed in place without downtime"),
-        *engine_lines(version, major),
-        *instance_lines(params),
+        *(
+            aurora_lines(operator, version, params)
+            if aurora_
+            else [*engine_lines(version, major), *instance_lines(params)]
+        ),
         (
             "network",
             f"{where}, {params['NetworkType']}",
@@ -67,21 +75,13 @@ def plan_for(operator: OperatorSettings, rds: Any, ec2: Any, sts: Any) -> Plan:
         (
             "publicly accessible",
             "YES: reachable from the internet, limited by its security group"
-            if params["PubliclyAccessible"]
+            if operator.rds_public
             else "no: reachable only inside its VPC (RDS_PUBLIC=1 to reach it from a laptop)",
             "changeable any time",
         ),
-        (
-            "parameter group",
-            f"{params['DBParameterGroupName']} ({version.family}): from "
-            "docker/mysql/conf.d/rds.cnf, require_secure_transport "
-            + ("ON" if operator.rds_require_tls else "OFF")
-            + "; max_connections left to RDS's "
-            "formula of the class's memory",
-            "changeable; some need a reboot",
-        ),
-        *cost_lines(params, str(rds.meta.region_name)),
     ]
+    if not aurora_:
+        lines += [parameter_group_line(params, version, operator), *cost_lines(params, rds)]
     return Plan(
         params,
         lines,
@@ -89,6 +89,19 @@ def plan_for(operator: OperatorSettings, rds: Any, ec2: Any, sts: Any) -> Plan:
         given_groups,
         version.family,
         parameters.group_parameters(operator.rds_require_tls),
+    )
+
+
+def parameter_group_line(
+    params: dict[str, Any], version: versions.Version, operator: OperatorSettings
+) -> tuple[str, str, str]:
+    return (
+        "parameter group",
+        f"{params['DBParameterGroupName']} ({version.family}): from "
+        "docker/mysql/conf.d/rds.cnf, require_secure_transport "
+        + ("ON" if operator.rds_require_tls else "OFF")
+        + "; max_connections left to RDS's formula of the class's memory",
+        "changeable; some need a reboot",
     )
 
 
@@ -162,7 +175,13 @@ def instance_lines(params: dict[str, Any]) -> PlanLines:
             "(rotated every 7 days), never shown",
             "the user name is fixed; " + MANAGED_MASTER_LIMITS.format(id=identifier),
         ),
-        ("CA certificate", params["CACertificateIdentifier"], "changeable, with a restart"),
+        *kept_lines(params["CACertificateIdentifier"], params),
+    ]
+
+
+def kept_lines(ca: str, params: dict[str, Any]) -> PlanLines:
+    return [
+        ("CA certificate", ca, "changeable, with a restart"),
         (
             "deletion protection",
             "on" if params["DeletionProtection"] else "off",
@@ -177,12 +196,71 @@ def instance_lines(params: dict[str, Any]) -> PlanLines:
     ]
 
 
-def cost_lines(params: dict[str, Any], region: str) -> PlanLines:
+def cost_lines(params: dict[str, Any], rds: Any) -> PlanLines:
     estimate = cost.estimate(
         params["DBInstanceClass"],
         params["AllocatedStorage"],
-        region,
+        str(rds.meta.region_name),
         public=params["PubliclyAccessible"],
         secrets=3,
     )
     return [("cost" if i == 0 else "", line, "") for i, line in enumerate(estimate.lines())]
+
+
+def aurora_lines(
+    operator: OperatorSettings, version: versions.Version, params: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """An Aurora cluster's lines, where an instance has its engine and instance lines."""
+    scaling, name = params["ServerlessV2ScalingConfiguration"], params["DBClusterIdentifier"]
+    ends = f"{version.standard_support_ends:%Y-%m-%d}" if version.standard_support_ends else "?"
+    estimate = cost.serverless_estimate(
+        scaling["MaxCapacity"], public=operator.rds_public, secrets=3
+    )
+    return [
+        (
+            "engine",
+            f"aurora-mysql {version.engine_version} ({version.major} line, the local db's; one "
+            f"that scales to 0 ACU), standard support until {ends}",
+            "major upgrades are one way, with downtime",
+        ),
+        (
+            "cluster",
+            f"{name}, Aurora Serverless v2: its writer {operator.instance_name} (db.serverless)",
+            "add readers any time (aws rds create-db-instance --db-cluster-identifier ...)",
+        ),
+        (
+            "capacity",
+            f"Serverless v2, minimum 0 ACU, maximum {scaling['MaxCapacity']:g} ACU (1 ACU ~ 2 GiB)",
+            "changeable any time",
+        ),
+        (
+            "pause",
+            f"after {scaling['SecondsUntilAutoPause']} s with no connection: no compute "
+            "billed while paused; the next connection waits ~15 s for it (30 s or more after "
+            "a day paused); " + aurora.PAUSE_LIMITS,
+            "changeable any time (RDS_PAUSE_SECONDS, 300 to 86400)",
+        ),
+        (
+            "extended support",
+            f"never bought (EngineLifecycleSupport {versions.NO_EXTENDED_SUPPORT})",
+            "changeable any time",
+        ),
+        ("storage", "Aurora's, grows and shrinks as used, encrypted", "encryption is fixed"),
+        ("initial database", params["DatabaseName"], "fixed: another one must be made by hand"),
+        (
+            "master user",
+            f"{params['MasterUsername']}, password managed by RDS in Secrets Manager "
+            "(rotated every 7 days), never shown",
+            "the user name is fixed; " + aurora.MANAGED_MASTER_LIMITS.format(id=name),
+        ),
+        (
+            "parameter groups",
+            f"{params['DBClusterParameterGroupName']} (the cluster's settings) and "
+            f"{parameters.group_name(operator.instance_name)} (the writer's), "
+            f"{version.family}, from docker/mysql/conf.d/rds.cnf; max_connections left to "
+            "Aurora's formula of the capacity",
+            "changeable; some need a reboot",
+        ),
+        *kept_lines(operator.rds_ca_certificate, params),
+        *[("cost" if i == 0 else "", line, "") for i, line in enumerate(estimate.lines())],
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from app.aws import client
-from rdsctl import network, parameters
+from rdsctl import aurora, network, parameters
 from rdsctl.aws import aws_call, confirmed, describe_instance, instance_or_none, poll
 from rdsctl.plan import TAG, plan_for
 from rdsctl.settings import OperatorSettings
@@ -53,14 +53,21 @@ def rds_create(operator: OperatorSettings) -> None:
         if not confirmed(f"create {identifier}?", operator.confirm):
             raise SystemExit(3)
         groups = plan.given_groups or [network.ensure_group(ec2, identifier, plan.vpc)]
-        parameters.ensure_group(rds, identifier, plan.family, plan.group_parameters)
-        with aws_call(f"create RDS instance {identifier!r}"):
-            rds.create_db_instance(**plan.params, VpcSecurityGroupIds=groups)
+        if operator.rds_engine == aurora.ENGINE:
+            aurora.create(rds, operator, plan, groups)
+        else:
+            parameters.ensure_group(rds, identifier, plan.family, plan.group_parameters)
+            with aws_call(f"create RDS instance {identifier!r}"):
+                rds.create_db_instance(**plan.params, VpcSecurityGroupIds=groups)
     info = wait_until_available(
         identifier, operator.rds_wait_minutes * 60, operator.rds_poll_seconds
     )
     endpoint = info["Endpoint"]
     click.echo(f"available: {endpoint['Address']}:{endpoint['Port']}")
+    if info.get("DBClusterIdentifier"):
+        cluster = aurora.describe(rds, info["DBClusterIdentifier"])
+        click.echo(f"  the cluster's writer endpoint: {cluster.get('Endpoint')}")
+        click.echo(f"  its reader endpoint: {cluster.get('ReaderEndpoint')}")
     click.echo("next:" + (" make rds-allow-my-ip," if info.get("PubliclyAccessible") else ""))
     click.echo(f"  make rds-users RDS_INSTANCE={identifier}")
     click.echo(f"  make deploy-env RDS_INSTANCE={identifier}")
@@ -114,13 +121,14 @@ def wait_until_available(
 @click.option("--instance", help="RDS_INSTANCE (flask-rds-dev)")
 @click.pass_obj
 def rds_stop(operator: OperatorSettings, instance: str | None) -> None:
-    """Stop an idle development instance (RDS starts it again after 7 days)."""
-    instance = instance or operator.instance_name
-    with aws_call(f"stop {instance!r}"):
-        client("rds").stop_db_instance(DBInstanceIdentifier=instance)
+    """Stop an idle development instance (RDS starts it again after 7 days); an Aurora
+    instance's whole cluster."""
+    instance, rds = instance or operator.instance_name, client("rds")
+    cluster = on_itself_or_its_cluster(instance, "stop", rds.stop_db_instance, rds.stop_db_cluster)
     click.echo(
-        f"stopping {instance}: no instance hours are billed while it is stopped; its "
-        "storage and snapshots still are"
+        f"stopping {cluster or instance}: no instance hours are billed while it is stopped; "
+        "its storage and snapshots still are"
+        + ("" if not cluster else " (a cluster that scales to 0 ACU pauses by itself, too)")
     )
     click.echo(
         f"RDS starts a stopped instance again by itself after {STOPPED_DAYS} days "
@@ -132,8 +140,22 @@ def rds_stop(operator: OperatorSettings, instance: str | None) -> None:
 @click.option("--instance", help="RDS_INSTANCE (flask-rds-dev)")
 @click.pass_obj
 def rds_start(operator: OperatorSettings, instance: str | None) -> None:
-    """Start a stopped development instance (a few minutes)."""
-    instance = instance or operator.instance_name
-    with aws_call(f"start {instance!r}"):
-        client("rds").start_db_instance(DBInstanceIdentifier=instance)
-    click.echo(f"starting {instance}: make doctor shows when it is available")
+    """Start a stopped development instance, or an Aurora instance's cluster (minutes)."""
+    instance, rds = instance or operator.instance_name, client("rds")
+    cluster = on_itself_or_its_cluster(
+        instance, "start", rds.start_db_instance, rds.start_db_cluster
+    )
+    click.echo(f"starting {cluster or instance}: make doctor shows when it is available")
+
+
+def on_itself_or_its_cluster(
+    instance: str, verb: str, on_instance: Callable[..., Any], on_cluster: Callable[..., Any]
+) -> str | None:
+    """Call on the instance, or on an Aurora instance's whole cluster; the cluster's name."""
+    cluster = describe_instance(instance).get("DBClusterIdentifier")
+    with aws_call(f"{verb} {cluster or instance!r}"):
+        if cluster:
+            on_cluster(DBClusterIdentifier=cluster)
+        else:
+            on_instance(DBInstanceIdentifier=instance)
+    return str(cluster) if cluster else None

@@ -22,6 +22,7 @@ class RdsTarget:
     instance: dict[str, Any] | None = None  # describe_db_instances' answer (RDS_INSTANCE)
     identifier: str | None = None
     migrate_host: str | None = None  # the instance's own endpoint, when `host` is a proxy
+    reader_host: str | None = None  # an Aurora cluster's reader endpoint
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -45,7 +46,10 @@ def resolve(operator: OperatorSettings) -> RdsTarget:
     own = dict(info)
     if info.get("DBClusterIdentifier"):
         own = cluster_writer(info["DBClusterIdentifier"], region)
-        notes.append(f"Aurora cluster {info['DBClusterIdentifier']}: its writer endpoint")
+        notes.append(
+            f"Aurora cluster {info['DBClusterIdentifier']}: its writer endpoint, and its reader "
+            "endpoint for reads (DB_READER_HOST)"
+        )
     own_host = (own.get("Endpoint") or {}).get("Address")
     if info and not own_host and not endpoint:
         raise click.ClickException(
@@ -66,14 +70,21 @@ def resolve(operator: OperatorSettings) -> RdsTarget:
     return RdsTarget(
         host=host,
         port=operator.rds_port or instance_port(own) or 3306,
-        database=operator.rds_database or info.get("DBName") or operator.mysql_database,
-        master_user=operator.rds_master_user or info.get("MasterUsername") or "admin",
+        database=operator.rds_database
+        or info.get("DBName")
+        or own.get("DatabaseName")  # an Aurora cluster's
+        or operator.mysql_database,
+        master_user=operator.rds_master_user
+        or info.get("MasterUsername")
+        or own.get("MasterUsername")
+        or "admin",
         master_secret_arn=operator.rds_master_secret_arn
         or (own.get("MasterUserSecret") or {}).get("SecretArn"),
         region=region or region_of(own_host or host),
         instance=info or None,
         identifier=instance,
         migrate_host=migrate_host,
+        reader_host=operator.rds_reader_endpoint or own.get("ReaderEndpoint"),
         notes=notes,
     )
 

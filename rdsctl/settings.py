@@ -24,6 +24,7 @@ class OperatorSettings(BaseModel):
 
     # Where make deploy-env and make rds-users find the database (command-line options win).
     rds_endpoint: str | None = None
+    rds_reader_endpoint: str | None = None  # default: an Aurora cluster's reader endpoint
     rds_port: int | None = Field(None, ge=1, le=65535)
     rds_database: str | None = None  # default: MYSQL_DATABASE
     rds_user: str | None = None  # the app's user (default: the one in its secret)
@@ -35,7 +36,11 @@ class OperatorSettings(BaseModel):
     rds_password: str | None = Field(None, repr=False)  # refused: no password is ever written
     rds_env_file: str = ".env.rds"
 
-    # make rds-create
+    # make rds-create: RDS for MySQL (mysql), or an Aurora MySQL Serverless v2 cluster
+    # (aurora-mysql) that scales from 0 ACU, pausing after RDS_PAUSE_SECONDS with no connection
+    rds_engine: Literal["mysql", "aurora-mysql"] = "mysql"
+    rds_max_acu: float = Field(2.0, ge=1, le=256, multiple_of=0.5)
+    rds_pause_seconds: int = Field(300, ge=300, le=86400)
     rds_instance_class: str = FREE_TIER_CLASS
     rds_storage_gb: int = Field(20, ge=20, le=65536)
     rds_engine_version: str | None = None  # default: MYSQL_IMAGE's major line

@@ -1,5 +1,6 @@
 """Which MySQL version a new instance gets: the local image's major line, if RDS still gives it
-standard support, resolved to RDS's default minor version of that line.
+standard support, resolved to RDS's default minor version of that line (for Aurora MySQL, the
+default if it can pause at 0 ACU, else the newest of the line that can).
 
 Read from RDS itself (describe_db_major_engine_versions, describe_db_engine_versions), not a
 table here: support dates move, and a line past its standard support costs extra (RDS Extended
@@ -19,12 +20,16 @@ STANDARD = "open-source-rds-standard-support"
 NO_EXTENDED_SUPPORT = "open-source-rds-extended-support-disabled"
 
 
+ENGINES = {"mysql": "RDS for MySQL", "aurora-mysql": "Aurora MySQL"}
+
+
 @dataclass(frozen=True)
 class Version:
     engine_version: str  # e.g. 8.4.7, RDS's default minor of the line
     major: str  # 8.4
-    family: str  # mysql8.4, the parameter group family
+    family: str  # mysql8.4 (aurora-mysql8.4), the parameter group family
     standard_support_ends: datetime | None
+    engine: str = "mysql"
 
 
 def major_line(image: str, given: str | None) -> str:
@@ -52,11 +57,12 @@ def major_line(image: str, given: str | None) -> str:
     return match.group(1)
 
 
-def resolve(rds: Any, major: str, today: datetime | None = None) -> Version:
+def resolve(rds: Any, major: str, today: datetime | None = None, engine: str = "mysql") -> Version:
     """The line's default minor version, if the line is in standard support today."""
     today = today or datetime.now(UTC)
-    with aws_call("read RDS for MySQL's version lines"):
-        lines = rds.describe_db_major_engine_versions(Engine="mysql")["DBMajorEngineVersions"]
+    name = ENGINES[engine]
+    with aws_call(f"read {name}'s version lines"):
+        lines = rds.describe_db_major_engine_versions(Engine=engine)["DBMajorEngineVersions"]
     supported = {}
     for line in lines:
         for lifecycle in line.get("SupportedEngineLifecycles", []):
@@ -71,22 +77,49 @@ def resolve(rds: Any, major: str, today: datetime | None = None) -> Version:
     if major not in supported:
         offered = ", ".join(sorted(supported, key=lambda v: [int(p) for p in v.split(".")]))
         raise click.ClickException(
-            f"MySQL {major} is not in RDS standard support today (lines in standard support: "
+            f"{name} {major} is not in standard support today (lines in standard support: "
             f"{offered or 'none found'}); past it, RDS charges for Extended Support\n"
             f"  fix: use one of {offered} (RDS_ENGINE_VERSION, and the same MYSQL_IMAGE locally)"
         )
-    with aws_call(f"read RDS's default MySQL {major} version"):
+    found = default_of(rds, engine, major)
+    return Version(
+        engine_version=found["EngineVersion"],
+        major=major,
+        family=found.get("DBParameterGroupFamily") or f"{engine}{major}",
+        standard_support_ends=supported[major],
+        engine=engine,
+    )
+
+
+def default_of(rds: Any, engine: str, major: str) -> dict[str, Any]:
+    """RDS's default version of the line; for Aurora, one that scales to 0 ACU and pauses
+    (Aurora User Guide, "Scaling to Zero ACUs with automatic pause and resume": Aurora MySQL
+    3.08.0 and later), said by ServerlessV2FeaturesSupport.MinCapacity 0."""
+    name = ENGINES[engine]
+    with aws_call(f"read {name}'s default {major} version"):
         found = rds.describe_db_engine_versions(
-            Engine="mysql", EngineVersion=major, DefaultOnly=True
+            Engine=engine, EngineVersion=major, DefaultOnly=True
         )["DBEngineVersions"]
     if not found:
         raise click.ClickException(
-            f"RDS offers no default MySQL {major} version in this region\n"
-            "  fix: aws rds describe-db-engine-versions --engine mysql shows what it offers"
+            f"RDS offers no default {name} {major} version in this region\n"
+            f"  fix: aws rds describe-db-engine-versions --engine {engine} shows what it offers"
         )
-    return Version(
-        engine_version=found[0]["EngineVersion"],
-        major=major,
-        family=found[0].get("DBParameterGroupFamily") or f"mysql{major}",
-        standard_support_ends=supported[major],
-    )
+    if engine == "mysql" or pauses(found[0]):
+        return dict(found[0])
+    with aws_call(f"read {name}'s {major} versions"):
+        pages = rds.get_paginator("describe_db_engine_versions").paginate(
+            Engine=engine, EngineVersion=major
+        )
+        pausing = [v for page in pages for v in page["DBEngineVersions"] if pauses(v)]
+    if not pausing:
+        raise click.ClickException(
+            f"no {name} {major} version here scales to 0 ACU (Aurora MySQL 3.08.0 or later)\n"
+            f"  fix: RDS_ENGINE_VERSION=8.4, or aws rds describe-db-engine-versions --engine "
+            f"{engine} to see what this region offers"
+        )
+    return dict(pausing[-1])  # the newest: RDS lists a line's versions oldest first
+
+
+def pauses(version: dict[str, Any]) -> bool:
+    return bool(version.get("ServerlessV2FeaturesSupport", {}).get("MinCapacity") == 0)

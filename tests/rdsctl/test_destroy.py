@@ -1,7 +1,6 @@
 """`rdsctl rds-destroy` (rdsctl/destroy.py) against moto: only what rds-create and rds-users made
 for this instance, listed and confirmed first; the final snapshot kept."""
 
-import json
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from dotenv import dotenv_values
 from rdsctl import aws as rdsctl_aws
 from rdsctl import destroy, users
 from tests.support import canned
-from tests.support.rds import create, describe
+from tests.support.rds import create, describe, scheduled, user_secrets
 
 
 def test_destroy_refuses_an_untagged_instance(aws_env, cli, sent):
@@ -135,27 +134,6 @@ def test_create_allow_users_deploy_revoke_destroy_leaves_only_the_final_snapshot
     assert secrets_left == []
     assert not env_file.exists()
     assert "SECRET_KEY" not in Path(f"{env_file}.off").read_text()
-
-
-def user_secrets(boto3, where: str) -> list[str]:
-    """The two secrets make rds-users makes for `where`, as it names and tags them."""
-    made = []
-    for role in ("app", "migrator"):
-        made.append(
-            boto3.client("secretsmanager").create_secret(
-                Name=f"flask-rds-starter/{where}/app/{role}",
-                SecretString=json.dumps({"username": role, "password": "pw-" + role}),
-                Tags=[
-                    {"Key": "flask-rds-starter", "Value": role},
-                    {"Key": "flask-rds-starter:target", "Value": where},
-                ],
-            )["ARN"]
-        )
-    return made
-
-
-def scheduled(boto3, arn: str) -> bool:
-    return "DeletedDate" in boto3.client("secretsmanager").describe_secret(SecretId=arn)
 
 
 def test_a_name_that_prefixes_another_deletes_none_of_its_secrets(aws_env, cli, sent):

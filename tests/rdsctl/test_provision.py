@@ -63,7 +63,7 @@ def test_create_sets_version_lifecycle_ca_tags_and_parameter_group(aws_env, cli,
 def test_create_refuses_mysql_8_0_now_in_extended_support(aws_env, cli, sent):
     result = create(cli, "old-db", MYSQL_IMAGE="mysql:8.0")
     assert result.exit_code == 1
-    assert "not in RDS standard support" in result.output
+    assert "RDS for MySQL 8.0 is not in standard support" in result.output
     assert not [p for p in sent.get("rds", []) if "MasterUsername" in p]
 
 

@@ -32,7 +32,10 @@ def test_an_aurora_instance_gives_its_clusters_writer_endpoint(aws_env):
     found = resolve(OperatorSettings(rds_instance="orders-1", aws_region="eu-west-1"))
     assert found.host == cluster["Endpoint"] != instance["Endpoint"]["Address"]
     assert found.master_secret_arn == cluster["MasterUserSecret"]["SecretArn"]
-    assert "Aurora cluster orders: its writer endpoint" in found.notes
+    assert found.reader_host == cluster["ReaderEndpoint"]
+    assert any(
+        note.startswith("Aurora cluster orders: its writer endpoint") for note in found.notes
+    )
 
 
 def test_behind_an_rds_proxy_migrations_go_to_the_instance(aws_env):

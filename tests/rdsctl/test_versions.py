@@ -1,11 +1,13 @@
-"""rdsctl/versions.py: a line in standard support today, resolved to RDS's default minor."""
+"""rdsctl/versions.py: a line in standard support today, resolved to RDS's default minor; for
+Aurora MySQL, a version that scales to 0 ACU (Stubber, validated against botocore's model:
+moto answers neither call)."""
 
 import click
 import pytest
 from botocore.stub import Stubber
 
 from rdsctl import versions
-from tests.support.canned import DEFAULTS, MAJOR_VERSIONS, day
+from tests.support.canned import MAJOR_VERSIONS, VERSIONS, day
 
 
 @pytest.fixture
@@ -15,11 +17,21 @@ def stubbed_rds(aws_env):
         yield rds, stubber
 
 
+def lines(stubber, engine):
+    response = {"DBMajorEngineVersions": MAJOR_VERSIONS[engine]}
+    stubber.add_response("describe_db_major_engine_versions", response, {"Engine": engine})
+
+
+def default(stubber, engine, major):
+    expected = {"Engine": engine, "EngineVersion": major, "DefaultOnly": True}
+    response = {"DBEngineVersions": VERSIONS[engine, major][:1]}
+    stubber.add_response("describe_db_engine_versions", response, expected)
+
+
 def test_a_line_in_standard_support_resolves_to_its_default_minor(stubbed_rds):
     rds, stubber = stubbed_rds
-    stubber.add_response("describe_db_major_engine_versions", MAJOR_VERSIONS, {"Engine": "mysql"})
-    expected = {"Engine": "mysql", "EngineVersion": "8.4", "DefaultOnly": True}
-    stubber.add_response("describe_db_engine_versions", DEFAULTS["8.4"], expected)
+    lines(stubber, "mysql")
+    default(stubber, "mysql", "8.4")
     version = versions.resolve(rds, "8.4", today=day("2026-11-25"))
     assert (version.engine_version, version.family) == ("8.4.7", "mysql8.4")
     assert version.standard_support_ends == day("2029-07-31")
@@ -27,11 +39,31 @@ def test_a_line_in_standard_support_resolves_to_its_default_minor(stubbed_rds):
 
 def test_a_line_in_extended_support_is_refused(stubbed_rds):
     rds, stubber = stubbed_rds
-    stubber.add_response("describe_db_major_engine_versions", MAJOR_VERSIONS, {"Engine": "mysql"})
+    lines(stubber, "mysql")
     with pytest.raises(click.ClickException) as refused:
         versions.resolve(rds, "8.0", today=day("2026-11-25"))
-    assert "MySQL 8.0 is not in RDS standard support" in refused.value.message
+    assert "RDS for MySQL 8.0 is not in standard support" in refused.value.message
     assert "8.4, 9.7" in refused.value.message and "Extended Support" in refused.value.message
+
+
+def test_an_aurora_default_that_can_pause_is_taken(stubbed_rds):
+    rds, stubber = stubbed_rds
+    lines(stubber, "aurora-mysql")
+    default(stubber, "aurora-mysql", "8.4")
+    version = versions.resolve(rds, "8.4", today=day("2026-12-05"), engine="aurora-mysql")
+    assert (version.engine_version, version.family) == ("8.4.7", "aurora-mysql8.4")
+
+
+def test_an_aurora_default_that_cannot_pause_gives_way_to_the_newest_that_can(stubbed_rds):
+    rds, stubber = stubbed_rds
+    lines(stubber, "aurora-mysql")
+    default(stubber, "aurora-mysql", "8.0")
+    every = {"DBEngineVersions": VERSIONS["aurora-mysql", "8.0"]}
+    stubber.add_response(
+        "describe_db_engine_versions", every, {"Engine": "aurora-mysql", "EngineVersion": "8.0"}
+    )
+    version = versions.resolve(rds, "8.0", today=day("2026-12-05"), engine="aurora-mysql")
+    assert version.engine_version == "8.0.mysql_aurora.3.10.1"  # not 3.04.4 (0.5 ACU at least)
 
 
 @pytest.mark.parametrize(

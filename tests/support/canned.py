@@ -9,7 +9,7 @@ from botocore.validate import ParamValidator
 
 from app import aws
 from rdsctl import aws as rdsctl_aws
-from rdsctl import cost, provision
+from rdsctl import cost, destroy, provision
 
 
 def day(text: str) -> datetime:
@@ -25,52 +25,66 @@ def lifecycle(name: str, start: str, end: str) -> dict:
 
 
 STANDARD, EXTENDED = "open-source-rds-standard-support", "open-source-rds-extended-support"
-# DescribeDBMajorEngineVersions, as the API reference shapes it; the dates are RDS's calendar.
-MAJOR_VERSIONS = {
-    "DBMajorEngineVersions": [
-        {
-            "Engine": "mysql",
-            "MajorEngineVersion": "8.0",
-            "SupportedEngineLifecycles": [
-                lifecycle(STANDARD, "2018-10-23", "2026-07-31"),
-                lifecycle(EXTENDED, "2026-08-01", "2029-07-31"),
-            ],
-        },
-        {
-            "Engine": "mysql",
-            "MajorEngineVersion": "8.4",
-            "SupportedEngineLifecycles": [
-                lifecycle(STANDARD, "2024-07-23", "2029-07-31"),
-                lifecycle(EXTENDED, "2029-08-01", "2032-07-31"),
-            ],
-        },
-        {
-            "Engine": "mysql",
-            "MajorEngineVersion": "9.7",
-            "SupportedEngineLifecycles": [lifecycle(STANDARD, "2026-05-01", "2031-07-31")],
-        },
-    ]
-}
 
 
-def default_version(version: str, family: str) -> dict:
-    """DescribeDBEngineVersions with DefaultOnly=True, as the API reference shapes it."""
+def line(engine: str, major: str, *lifecycles: dict) -> dict:
     return {
-        "DBEngineVersions": [
-            {
-                "Engine": "mysql",
-                "EngineVersion": version,
-                "DBParameterGroupFamily": family,
-                "DBEngineDescription": "MySQL Community Edition",
-                "Status": "available",
-            }
-        ]
+        "Engine": engine,
+        "MajorEngineVersion": major,
+        "SupportedEngineLifecycles": list(lifecycles),
     }
 
 
-DEFAULTS = {
-    "8.4": default_version("8.4.7", "mysql8.4"),
-    "9.7": default_version("9.7.0", "mysql9.7"),
+# DescribeDBMajorEngineVersions, as the API reference shapes it, by engine. RDS for MySQL's
+# dates are RDS's calendar; Aurora's stand for lines in support (the code reads the dates).
+MAJOR_VERSIONS = {
+    "mysql": [
+        line(
+            "mysql",
+            "8.0",
+            lifecycle(STANDARD, "2018-10-23", "2026-07-31"),
+            lifecycle(EXTENDED, "2026-08-01", "2029-07-31"),
+        ),
+        line(
+            "mysql",
+            "8.4",
+            lifecycle(STANDARD, "2024-07-23", "2029-07-31"),
+            lifecycle(EXTENDED, "2029-08-01", "2032-07-31"),
+        ),
+        line("mysql", "9.7", lifecycle(STANDARD, "2026-05-01", "2031-07-31")),
+    ],
+    "aurora-mysql": [
+        line("aurora-mysql", "8.0", lifecycle(STANDARD, "2021-11-18", "2028-04-30")),
+        line("aurora-mysql", "8.4", lifecycle(STANDARD, "2026-05-21", "2031-04-30")),
+    ],
+}
+
+
+def version(engine: str, number: str, family: str, min_acu: float | None = None) -> dict:
+    """One DBEngineVersion, as the API reference shapes it."""
+    found = {
+        "Engine": engine,
+        "EngineVersion": number,
+        "DBParameterGroupFamily": family,
+        "DBEngineDescription": "MySQL Community Edition",
+        "Status": "available",
+    }
+    if min_acu is not None:
+        found["ServerlessV2FeaturesSupport"] = {"MinCapacity": min_acu, "MaxCapacity": 256.0}
+    return found
+
+
+# DescribeDBEngineVersions for a line: its default (DefaultOnly=True), then all of it. Aurora
+# MySQL 8.0's default here is a 3.04 (an LTS release) that cannot scale to 0 ACU.
+VERSIONS = {
+    ("mysql", "8.4"): [version("mysql", "8.4.7", "mysql8.4")],
+    ("mysql", "9.7"): [version("mysql", "9.7.0", "mysql9.7")],
+    ("aurora-mysql", "8.4"): [version("aurora-mysql", "8.4.7", "aurora-mysql8.4", 0.0)],
+    ("aurora-mysql", "8.0"): [
+        version("aurora-mysql", "8.0.mysql_aurora.3.04.4", "aurora-mysql8.0", 0.5),
+        version("aurora-mysql", "8.0.mysql_aurora.3.08.2", "aurora-mysql8.0", 0.0),
+        version("aurora-mysql", "8.0.mysql_aurora.3.10.1", "aurora-mysql8.0", 0.0),
+    ],
 }
 
 
@@ -102,17 +116,19 @@ class CannedClients:
         created = {
             p["DBInstanceIdentifier"]: p.get("NetworkType", "IPV4")
             for p in self.calls.get("rds", [])
-            if "MasterUsername" in p
+            if "MasterUsername" in p and "DBInstanceIdentifier" in p
         }
         for instance in parsed.get("DBInstances", []):
             if instance["DBInstanceIdentifier"] in created:
                 instance["NetworkType"] = created[instance["DBInstanceIdentifier"]]
 
     def canned(self, model, **_):
+        asked = self.last[model.name]
         if model.name == "DescribeDBMajorEngineVersions":
-            response = MAJOR_VERSIONS
+            response = {"DBMajorEngineVersions": MAJOR_VERSIONS[asked["Engine"]]}
         else:
-            response = DEFAULTS[self.last[model.name]["EngineVersion"]]
+            found = VERSIONS[asked["Engine"], asked["EngineVersion"]]
+            response = {"DBEngineVersions": found[:1] if asked.get("DefaultOnly") else found}
         report = ParamValidator().validate(response, model.output_shape)
         if report.has_errors():  # not AWS's shape: as botocore's Stubber refuses it
             raise ParamValidationError(report=report.generate_report())
@@ -122,6 +138,6 @@ class CannedClients:
 def install(monkeypatch) -> dict:
     """Every command's clients canned (CannedClients); returns the calls, by service."""
     clients = CannedClients(aws.client)
-    for module in (provision, cost, rdsctl_aws):
+    for module in (provision, cost, rdsctl_aws, destroy):
         monkeypatch.setattr(module, "client", clients.client)
     return clients.calls

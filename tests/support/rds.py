@@ -1,5 +1,6 @@
 """Shorthands for the RDS tests against moto: make, describe and look into an instance."""
 
+import json
 import secrets
 
 
@@ -41,3 +42,24 @@ def make_instance(boto3, name: str, **extra) -> dict:
         **extra,
     )
     return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+
+
+def user_secrets(boto3, where: str) -> list[str]:
+    """The two secrets make rds-users makes for `where`, as it names and tags them."""
+    made = []
+    for role in ("app", "migrator"):
+        made.append(
+            boto3.client("secretsmanager").create_secret(
+                Name=f"flask-rds-starter/{where}/app/{role}",
+                SecretString=json.dumps({"username": role, "password": "pw-" + role}),
+                Tags=[
+                    {"Key": "flask-rds-starter", "Value": role},
+                    {"Key": "flask-rds-starter:target", "Value": where},
+                ],
+            )["ARN"]
+        )
+    return made
+
+
+def scheduled(boto3, arn: str) -> bool:
+    return "DeletedDate" in boto3.client("secretsmanager").describe_secret(SecretId=arn)
