@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import items
 from app.aws import AWSError
+from app.engine import RESUMING, resuming
 from app.env import ConfigError
 from app.errors import ValidationError, schema_problem
 from app.export import items_csv, items_json
@@ -140,10 +141,11 @@ def wait_db(timeout: float) -> None:
 
 def wait_for_database(timeout: float) -> None:
     """Connect until the database answers, backing off from 0.5 s to 5 s between attempts;
-    after `timeout` seconds, fail with the last reason. Needs an app context."""
+    after `timeout` seconds, fail with the last reason. Each reason is said once (a cluster
+    resuming from pause takes several attempts). Needs an app context."""
     url = db.engine.url.render_as_string(hide_password=True)
     deadline = time.monotonic() + timeout
-    delay, attempt = 0.5, 1
+    delay, attempt, said = 0.5, 1, ""
     while True:
         try:
             with db.engine.connect() as connection:
@@ -153,14 +155,23 @@ def wait_for_database(timeout: float) -> None:
         except (DBAPIError, AWSError) as exc:
             if isinstance(exc, AWSError) and exc.lasting:
                 raise  # no credentials, no permission: waiting does not help
-            reason = exc.cause if isinstance(exc, AWSError) else str(exc.orig).splitlines()[0]
+            reason = (
+                exc.cause
+                if isinstance(exc, AWSError)
+                else RESUMING
+                if resuming(exc)
+                else str(exc.orig).splitlines()[0]
+            )
             left = deadline - time.monotonic()
             if left <= 0:
                 raise click.ClickException(
-                    f"database at {url} still unreachable after {timeout:.0f}s: {reason}\n"
+                    f"database at {url} still unreachable after {timeout:.0f}s "
+                    f"({attempt} attempts): {reason}\n"
                     "  fix: start it (make up), or check DATABASE_URL / DB_HOST and the network"
                 ) from None
-            click.echo(f"waiting for database at {url} (attempt {attempt}): {reason}")
+            if reason != said:
+                click.echo(f"waiting for database at {url} (attempt {attempt}): {reason}")
+                said = reason
             time.sleep(min(delay, left))
             delay, attempt = min(delay * 2, 5.0), attempt + 1
 

@@ -79,22 +79,25 @@ def migration_engine(settings: Settings, instance_path: str) -> sa.Engine:
     no read timeout (Settings.for_migrations), transactions as the server opens them, and no
     pool: one run, one connection."""
     from app import credentials
+    from app import engine as app_engine
 
     settings = settings.for_migrations()
     url = database_url(settings, instance_path)
     if url.get_backend_name() != "mysql":
         return sa.create_engine(url, poolclass=sa.pool.NullPool)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=connect_args(settings))
+    app_engine.handshake_then_reads(engine, settings.db_read_timeout)
     credentials.install(engine, settings)
     return engine
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    """PyMySQL's connect() arguments: utf8mb4, timeouts and TLS."""
+    """PyMySQL's connect() arguments: utf8mb4, timeouts and TLS. The read timeout bounds the
+    server's greeting here; app/engine.py sets the queries' one once connected."""
     return {
         "charset": "utf8mb4",
         "connect_timeout": settings.db_connect_timeout,
-        "read_timeout": settings.db_read_timeout,
+        "read_timeout": settings.db_connect_timeout,
         "write_timeout": settings.db_read_timeout,
         **tls_connect_args(settings.db_tls, settings.db_tls_ca),
     }

@@ -10,10 +10,17 @@ a transaction sees the latest committed data; read with with_for_update what mus
 
 Connections are pinged only when they sat idle DB_PING_AFTER seconds or more, where the server
 may have closed them (wait_timeout, a restart, a failover), not at every checkout as
-pool_pre_ping would: one round trip per request saved (docs/benchmarks.md).
+pool_pre_ping would: one round trip per request saved (docs/benchmarks.md). Once none has been
+used for DB_IDLE_CLOSE seconds they are closed: an idle app holds no connection, so an idle
+Aurora Serverless v2 cluster can pause. The server's greeting is awaited DB_CONNECT_TIMEOUT
+seconds, not the queries' read timeout: a resuming cluster accepts connections and greets
+15 to 30 s later, and a request answers 503 with Retry-After meanwhile instead of hanging.
 """
 
+import logging
+import os
 import re
+import threading
 import time
 from typing import Any
 
@@ -27,6 +34,9 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 # Statements that need a transaction: they write, or lock what they read.
 WRITES = re.compile(r"\s*\(?\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT|CALL|LOAD)\b", re.I)
 LOCKS = re.compile(r"\bFOR\s+(UPDATE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.I)
+log = logging.getLogger(__name__)
+# CR_SERVER_LOST while connecting: the server accepted the connection and did not greet in time.
+SERVER_LOST = 2013
 # ER_SERVER_SHUTDOWN: the server is stopping (a restart, an RDS reboot or failover). SQLAlchemy's
 # MySQL dialect does not count it as a disconnect, so the pool would keep the dead connection.
 SERVER_GOING_AWAY = {1053}
@@ -46,6 +56,70 @@ def transaction_open(dbapi_connection: Any) -> bool:
         return True
     autocommit = status & SERVER_STATUS.SERVER_STATUS_AUTOCOMMIT
     return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS) or not autocommit
+
+
+RESUMING = (
+    "the database took the connection and did not greet it in time: the cluster is resuming "
+    "from pause (Aurora Serverless v2 takes 15 to 30 s)?"
+)
+
+
+def resuming(error: BaseException) -> bool:
+    """A connection the server accepted and did not greet within the connect timeout: what an
+    Aurora Serverless v2 instance resuming from pause does for 15 to 30 s."""
+    error = getattr(error, "orig", None) or error
+    return (
+        isinstance(error, pymysql.err.OperationalError)
+        and error.args[0] == SERVER_LOST
+        and "timed out" in str(error.args[1:])
+    )
+
+
+def handshake_then_reads(engine: Engine, read_timeout: float | None) -> None:
+    """Connections are made with the read timeout set to the connect timeout (app/config.py),
+    so the greeting is awaited no longer; the queries' own read timeout applies after that.
+    PyMySQL has no public setter for it, and reads `_read_timeout` before each read."""
+
+    @event.listens_for(engine, "connect")
+    def reads_from_now(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_connection._read_timeout = read_timeout
+
+
+class IdleCloser:
+    """Closes an engine's pooled connections once none has been checked out or in for
+    `seconds`, from a thread of each process that uses the engine (started by its first
+    checkout: gunicorn forks workers after loading the app)."""
+
+    def __init__(self, engine: Engine, seconds: float):
+        self.engine, self.seconds = engine, seconds
+        self.last_used = time.monotonic()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        event.listen(engine, "checkout", self._used)
+        event.listen(engine, "checkin", self._used)
+
+    def tick(self) -> bool:
+        """Close the pooled connections if the engine has been idle long enough: did it?"""
+        pool: Any = self.engine.pool
+        idle = time.monotonic() - self.last_used >= self.seconds
+        if not (idle and pool.checkedout() == 0 and pool.checkedin() > 0):
+            return False
+        log.info("closing %d idle database connection(s)", pool.checkedin())
+        self.engine.dispose()  # its pool's connections closed; the next checkout opens one
+        return True
+
+    def _used(self, *_: Any) -> None:
+        self.last_used = time.monotonic()
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    threading.Thread(target=self._run, name="idle-closer", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(max(self.seconds / 4, 0.25))
+            self.tick()
 
 
 def install(engine: Engine, ping_after: float) -> None:

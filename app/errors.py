@@ -8,6 +8,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.aws import AWSError
+from app.engine import RESUMING, resuming
 from app.extensions import db
 from app.revisions import database_state
 
@@ -118,6 +119,8 @@ def http_error(error: HTTPException) -> Response | tuple[Response, int]:
 
 
 def database_error(error: Exception) -> tuple[Response, int]:
+    if resuming(error):
+        return database_unavailable(RESUMING)
     problem = schema_problem()  # SQLite says "no such table" as an OperationalError
     if problem:
         return schema_not_ready(problem)

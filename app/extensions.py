@@ -38,6 +38,11 @@ def init_app(app: Flask, settings: Settings) -> None:
         for bound in db.engines.values():  # the writer, and the reader if there is one
             if bound.dialect.name == "mysql":
                 engine.install(bound, settings.db_ping_after)
+                engine.handshake_then_reads(bound, settings.db_read_timeout)
+                if settings.db_idle_close:
+                    app.extensions.setdefault("idle-closers", []).append(
+                        engine.IdleCloser(bound, settings.db_idle_close)
+                    )
             credentials.install(bound, settings)
         if readers.READER in db.engines:
             reader = db.engines[readers.READER]

@@ -60,6 +60,7 @@ class Settings(BaseModel):
     # None: no limit, for migrations (a DDL may run for minutes), never for requests.
     db_read_timeout: int | None = Field(30, ge=1)
     db_ping_after: float = Field(1.0, ge=0, allow_inf_nan=False)
+    db_idle_close: float = Field(60, ge=0, allow_inf_nan=False)  # 0: never
     # Reads on a replica (app/readers.py): DATABASE_READER_URL, or DB_READER_HOST with the
     # writer's port, user, database and TLS. Unset: every query goes to the writer.
     database_reader_url: str | None = Field(None, repr=False)

@@ -116,6 +116,7 @@ def start_servers(
             "DB_PASSWORD": "app-local-only",
             "DB_TLS": "required",
             "LOG_LEVEL": "WARNING",
+            "DB_IDLE_CLOSE": "0",  # a server waits minutes for its next row: pools kept open
         }
 
     defaults = ["gunicorn", "-b", "0.0.0.0:8000", "-w", str(workers), "bench.defaults_app:app"]

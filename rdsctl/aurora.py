@@ -42,6 +42,10 @@ MANAGED_MASTER_LIMITS = (
 )
 
 
+def settle(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def cluster_name(instance: str) -> str:
     return f"{instance}-cluster"
 
@@ -131,7 +135,7 @@ def create(rds: Any, operator: OperatorSettings, plan: Any, groups: list[str]) -
             f"waiting {NEW_GROUP_WAIT // 60} minutes: AWS asks that a new cluster parameter "
             "group settle before a cluster first uses it"
         )
-        time.sleep(NEW_GROUP_WAIT)
+        settle(NEW_GROUP_WAIT)
     name = plan.params["DBClusterIdentifier"]
     existing = cluster_or_none(rds, name)
     if existing is not None:

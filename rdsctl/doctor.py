@@ -101,7 +101,7 @@ def check_the_way(
 
 def check_the_login(target: Target, echo: Echo) -> Connection:
     try:
-        connection = step_login(target)
+        connection = step_login(target, echo)
     except Failure as failure:
         if failure.step == "login" and target.tls in ("required", "verify-ca", "verify-full"):
             # the client insists on TLS before it sends the password: the handshake passed

@@ -1,9 +1,13 @@
 """The doctor's checks of the MySQL handshake: TLS, the login, the database; and what a failed
 connection means, with its fix (make rds-users uses it too)."""
 
+import time
+from collections.abc import Callable
+
 import pymysql
 from pymysql.connections import Connection
 
+from app.engine import RESUMING, resuming
 from rdsctl.aws import is_proxy_endpoint
 from rdsctl.checks import Failure
 from rdsctl.target import Target
@@ -105,12 +109,23 @@ def step_refuse_plain_text(target: Target) -> None:
         )
 
 
-def step_login(target: Target) -> Connection:
-    """TLS and login happen in one MySQL handshake; a failure says which part failed."""
-    try:
-        return target.connect()
-    except pymysql.err.MySQLError as exc:
-        raise classify(target, exc) from None
+RESUME_WAIT = 60  # seconds the tools wait for a cluster resuming from pause (15-30 s, AWS)
+
+
+def step_login(target: Target, echo: Callable[[str], object] = print) -> Connection:
+    """TLS and login happen in one MySQL handshake; a failure says which part failed. A server
+    that takes the connection and does not greet it (a cluster resuming from pause) is waited
+    for, RESUME_WAIT seconds at most, said once."""
+    deadline, said = time.monotonic() + RESUME_WAIT, False
+    while True:
+        try:
+            return target.connect()
+        except pymysql.err.MySQLError as exc:
+            if not resuming(exc) or time.monotonic() >= deadline:
+                raise classify(target, exc) from None
+            if not said:
+                echo(f"  ...   {'resume':<16} {RESUMING}: waiting up to {RESUME_WAIT} s")
+                said = True
 
 
 def tls_detail(target: Target, connection: Connection) -> str:

@@ -100,11 +100,12 @@ class Target:
             database=database,
             charset="utf8mb4",
             connect_timeout=self.connect_timeout,
-            read_timeout=30,
+            read_timeout=self.connect_timeout,  # the greeting: a resuming cluster holds it
             **tls_connect_args(self.tls, self.ca),
         )
         provider = None if self.local else provider_for(self.settings, self.url())
-        if provider is None:
-            return pymysql.connect(**params)
-        connection: Connection = connect_with(provider, pymysql.connect)(**params)
+        connect = pymysql.connect if provider is None else connect_with(provider, pymysql.connect)
+        connection: Connection = connect(**params)
+        # the queries' read timeout from now on (PyMySQL has no public setter: app/engine.py)
+        connection._read_timeout = 30  # type: ignore[attr-defined]
         return connection

@@ -4,7 +4,10 @@ db.session.get(..., with_for_update=True)): a write is all or nothing and a lock
 its row locked until the commit. A read is one round trip, counted on the client side with
 pings included; a connection the server closed while it sat idle is replaced."""
 
+import contextlib
+import socket
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -180,3 +183,72 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(db_server, database_url):
     with engine.connect() as connection:  # ... and the pool recovers on the next checkout
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     engine.dispose()
+
+
+def test_an_idle_app_closes_its_connections_and_opens_one_when_asked(database_url, db_server):
+    """An idle Aurora Serverless v2 cluster pauses only with no connection open."""
+    app = create_app(settings_for(database_url, db_idle_close=0.5))
+    client = app.test_client()
+    assert client.get("/api/items").status_code == 200
+    with app.app_context(), db.engine.connect() as connection:
+        server_id = connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    query = f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {server_id}"
+    assert db_server.run_admin(query) == 1
+    assert eventually(lambda: db_server.run_admin(query) == 0, timeout=10)
+    assert client.get("/api/items").status_code == 200  # a new connection, at once
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_connection_in_use_is_never_closed_for_idleness(database_url):
+    app = create_app(settings_for(database_url, db_idle_close=0.5))
+    [closer] = app.extensions["idle-closers"]
+    with app.app_context(), db.engine.connect() as connection:
+        closer.last_used -= 60
+        assert closer.tick() is False  # in use
+        connection.exec_driver_sql("SELECT 1")
+    closer.last_used -= 60
+    assert closer.tick() is True  # returned, and idle
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def silent_server():
+    """A server that takes every connection and never greets it: a cluster resuming from pause."""
+    listener, held = socket.create_server(("127.0.0.1", 0)), []
+
+    def take() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+
+    threading.Thread(target=take, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_database_that_takes_the_connection_and_does_not_greet_is_503_within_the_timeout(
+    silent_server, caplog
+):
+    url = f"mysql+pymysql://app:pw@127.0.0.1:{silent_server}/app"
+    app = create_app(settings_for(url, db_connect_timeout=1))  # DB_READ_TIMEOUT stays 30
+    start = time.monotonic()
+    response = app.test_client().get("/api/items")
+    waited = time.monotonic() - start
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert waited < 10, waited  # the connect timeout, not the queries' read timeout
+    assert "resuming from pause" in caplog.text
+    result = app.test_cli_runner().invoke(args=["wait-db", "--timeout", "1"])
+    assert result.exit_code == 1 and "resuming from pause" in result.output
+
+
+def test_a_query_may_take_longer_than_the_connect_timeout(database_url):
+    """The greeting is awaited DB_CONNECT_TIMEOUT; a query, DB_READ_TIMEOUT (30 s)."""
+    app = create_app(settings_for(database_url, db_connect_timeout=1))
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT SLEEP(1.5)").scalar() == 0
+        db.engine.dispose()

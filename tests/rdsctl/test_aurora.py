@@ -4,11 +4,13 @@ version calls moto lacks are canned, tests/support/canned.py), then deploy-env's
 rds-destroy."""
 
 import pytest
+from dotenv import dotenv_values
 
 from rdsctl import aurora, network
 from rdsctl.resolve import resolve
 from rdsctl.settings import OperatorSettings
 from tests.support.rds import create, scheduled, user_secrets
+from tests.support.standin import on_standin, users_secrets
 
 AURORA = {"RDS_ENGINE": "aurora-mysql", "RDS_MAX_ACU": "4", "RDS_PAUSE_SECONDS": "600"}
 
@@ -17,7 +19,7 @@ AURORA = {"RDS_ENGINE": "aurora-mysql", "RDS_MAX_ACU": "4", "RDS_PAUSE_SECONDS":
 def _no_five_minute_wait(monkeypatch):
     """A new cluster parameter group settles 5 minutes before its first use; not here."""
     waited = []
-    monkeypatch.setattr(aurora.time, "sleep", waited.append)
+    monkeypatch.setattr(aurora, "settle", waited.append)
     return waited
 
 
@@ -122,3 +124,53 @@ def test_destroy_removes_the_cluster_and_what_was_made_for_it_and_nothing_else(a
     assert network.owned_group(aws_env.client("ec2"), "gone-aur-2") is not None
     assert all(scheduled(aws_env, arn) for arn in mine)
     assert not any(scheduled(aws_env, arn) for arn in theirs)
+
+
+def test_deploy_env_writes_both_endpoints_and_the_doctor_checks_the_reader(
+    aws_module, cli, users, standin, certs, tmp_path
+):
+    """The stand-in serves as the writer and the reader endpoint (moto's do not exist)."""
+    rds = aws_module.client("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="deployed-aur-cluster",
+        Engine="aurora-mysql",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        DatabaseName="app",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 2},
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="deployed-aur",
+        DBClusterIdentifier="deployed-aur-cluster",
+        Engine="aurora-mysql",
+        DBInstanceClass="db.serverless",
+    )
+    out = tmp_path / ".env.rds"
+    result = cli.invoke(
+        [
+            "deploy-env",
+            "--instance",
+            "deployed-aur",
+            *on_standin(standin, certs, "--reader-endpoint", "localhost"),
+            *users_secrets(users),
+            "--output",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    values = dotenv_values(out)
+    assert values["DB_HOST"] == values["DB_READER_HOST"] == "localhost"
+    reader = result.output.split("\nreader:\n", 1)[1]
+    assert "ok    login            as app" in reader and "ok    privileges" in reader
+    assert "Aurora cluster deployed-aur-cluster" in out.read_text()
+
+
+def test_stop_and_start_act_on_the_cluster(aws_env, cli, sent):
+    assert create(cli, "stop-aur", **AURORA).exit_code == 0
+    stopped = cli.invoke(["rds-stop", "--instance", "stop-aur"])
+    assert stopped.exit_code == 0, stopped.output
+    assert "stopping stop-aur-cluster" in stopped.output and "pauses by itself" in stopped.output
+    assert cluster(aws_env, "stop-aur")["Status"] == "stopped"
+    started = cli.invoke(["rds-start", "--instance", "stop-aur"])
+    assert started.exit_code == 0, started.output
+    assert cluster(aws_env, "stop-aur")["Status"] in ("available", "starting")

@@ -19,6 +19,7 @@ from tests.support.standin import (
     ADMIN_PASSWORD,
     on_standin,
     passwords,
+    users_secrets,
 )
 
 
@@ -153,10 +154,7 @@ def test_deploy_env_from_an_instance_id_and_the_users_secrets(
             "--instance",
             "secret-db",
             *on_standin(standin, certs),
-            "--secret-arn",
-            users["app"]["ARN"],
-            "--migrate-secret-arn",
-            users["migrator"]["ARN"],
+            *users_secrets(users),
             "--output",
             str(out),
         ]
@@ -180,10 +178,7 @@ def test_deploy_env_refuses_the_instance_master_user(
         *on_standin(standin, certs),
         "--user",
         "admin",
-        "--secret-arn",
-        users["app"]["ARN"],
-        "--migrate-secret-arn",
-        users["migrator"]["ARN"],
+        *users_secrets(users),
     )
     assert result.exit_code == 1
     assert "admin is the instance's master user" in result.output
@@ -238,10 +233,7 @@ def test_instance_lookup_feeds_the_doctor(aws_module, cli, users, tmp_path, cert
         "lookup-db",
         "--ca",
         str(certs / "standin-ca.pem"),
-        "--secret-arn",
-        users["app"]["ARN"],
-        "--migrate-secret-arn",
-        users["migrator"]["ARN"],
+        *users_secrets(users),
     )
     assert result.exit_code == 1
     assert info["Endpoint"]["Address"] in result.output  # looked up, then failed to resolve

@@ -8,6 +8,7 @@ from rdsctl import doctor
 from rdsctl.login import classify
 from rdsctl.parity import parity_table, server_variables
 from rdsctl.target import Target
+from tests.support.pause import PausingProxy
 from tests.support.rds import make_instance
 from tests.support.revisions import pending_from_empty
 from tests.support.standin import (
@@ -225,3 +226,17 @@ def test_an_rds_proxy_endpoint_is_verified_against_amazon_trust_services(tmp_pat
         ),
     )
     assert "amazontrust.com" in failure.fix
+
+
+def test_a_cluster_resuming_from_pause_is_waited_for_and_said_once(standin, certs):
+    """Aurora Serverless v2 holds the connections that wake it until it has resumed (about
+    15 s): the doctor waits (RESUME_WAIT), and says why once, instead of failing on the
+    handshake's timeout."""
+    proxy = PausingProxy(standin)
+    proxy.pause(3)  # a short resume: the doctor's connect timeout here is 1 s
+    try:
+        passed, out = check(target(standin, certs, port=proxy.port, connect_timeout=1))
+    finally:
+        proxy.close()
+    assert out.count("resuming from pause") == 1, out
+    assert "ok    login" in out and proxy.resumed_at is not None

@@ -16,8 +16,9 @@ from harness.stack import ROOT, eventually, free_port, lifetime
 from rdsctl import doctor
 from rdsctl.target import Target
 from tests.support.load import Load
+from tests.support.pause import PausingProxy
 from tests.support.revisions import head, revisions
-from tests.support.standin import empty_app_database, passwords, target
+from tests.support.standin import empty_app_database, passwords, root_target, target
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +263,58 @@ def test_a_profile_that_cannot_log_in_in_a_container_is_503_and_one_error_line(
         assert "Traceback" not in logs and "login failed" in logs
     finally:
         compose_rds(env_file, "down", "--remove-orphans", env=project)
+
+
+def app_connections(standin, certs) -> int:
+    sql = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'"
+    with root_target(standin, certs).connect() as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.fetchone()[0])
+
+
+def test_an_idle_stack_lets_the_database_pause_and_rides_out_its_resume(
+    standin, certs, deployed, aws_profile
+):
+    """Aurora Serverless v2 pauses only with no connection open, and resumes on the next one,
+    holding it about 15 s (tests/support/pause.py stands in for it before the stand-in). The
+    idle app holds no connection after DB_IDLE_CLOSE; while the database resumes, requests
+    answer 503 with Retry-After (the greeting is awaited DB_CONNECT_TIMEOUT seconds), none
+    500 and no worker restarts; within 10 s of the database answering, all are 2xx."""
+    env_file, _ = deployed
+    proxy = PausingProxy(standin)
+    paused = env_file.parent / ".env.paused"  # beside it: the same .certs/
+    paused.write_text(
+        env_file.read_text().replace(f"DB_PORT='{standin}'", f"DB_PORT='{proxy.port}'")
+        + "DB_IDLE_CLOSE='2'\n"
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/items"
+    project = {
+        "COMPOSE_PROJECT_NAME": f"rds-{secrets.token_hex(3)}",
+        **aws_profile,
+        "STANDIN_APP_PORT": str(port),
+        "CONFIRM": "yes",
+    }
+    try:
+        up = compose_rds(paused, "up", "--build", "--detach", "--wait", env=project)
+        assert up.returncode == 0, up.stdout + up.stderr
+        app = compose_rds(paused, "ps", "-q", "app", env=project).stdout.strip()
+        at_start = lifetime(app)
+        assert requests.get(url, timeout=30).status_code == 200
+        assert eventually(lambda: app_connections(standin, certs) == 0, timeout=30)  # idle
+        proxy.pause(15)
+
+        def ten_seconds_after_the_resume() -> bool:
+            return proxy.resumed_at is not None and len(load.since(proxy.resumed_at + 10)) > 20
+
+        with Load(url, threads=3, limit=120) as load:
+            assert eventually(ten_seconds_after_the_resume, timeout=90)
+        at_end = lifetime(app)
+    finally:
+        compose_rds(paused, "down", "--remove-orphans", env=project)
+        proxy.close()
+    statuses = {a.status for a in load.answers}
+    assert statuses == {200, 503}, statuses  # the resume was felt, and nothing else
+    assert {a.retry_after for a in load.answers if a.status == 503} == {"1"}
+    assert all(a.ok for a in load.since(proxy.resumed_at + 10))
+    assert at_end == at_start  # no worker restarted

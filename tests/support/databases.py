@@ -35,10 +35,12 @@ ROOT_PASSWORD = "test-root"  # noqa: S105 - a local throwaway server, published 
 def settings_for(url: URL | str, **changes: Any) -> Settings:
     """Settings for a test: the defaults and `changes`, nothing from the environment or .env.
     No TLS to the test server: a handshake costs about 28 ms, as much as several tests; the
-    Compose stack's tests and the RDS stand-in's test TLS."""
+    Compose stack's tests and the RDS stand-in's test TLS. Idle connections are not closed
+    (DB_IDLE_CLOSE 0) unless a test asks: a closer thread would outlive each test's app."""
     if isinstance(url, URL):
         url = url.render_as_string(hide_password=False)
-    return Settings().replace(testing=True, database_url=url, **{"db_tls": "disabled", **changes})
+    defaults = {"db_tls": "disabled", "db_idle_close": 0}  # no closer thread left per test app
+    return Settings().replace(testing=True, database_url=url, **{**defaults, **changes})
 
 
 def table_names(url: URL | str) -> set[str]:

@@ -13,6 +13,7 @@ class Answer(NamedTuple):
     status: int | None  # None: no HTTP answer at all
     code: str | None  # the error body's code, or the exception's name
     body: str  # the body of an error answer ("" for a 2xx)
+    retry_after: str | None = None  # its Retry-After header
 
     @property
     def ok(self) -> bool:
@@ -26,7 +27,9 @@ def answer(start: float, response: requests.Response) -> Answer:
         code = response.json().get("error", {}).get("code")
     except ValueError:
         code = "not JSON"
-    return Answer(start, response.status_code, code, response.text)
+    return Answer(
+        start, response.status_code, code, response.text, response.headers.get("Retry-After")
+    )
 
 
 class Load:

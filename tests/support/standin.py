@@ -127,6 +127,11 @@ def on_standin(standin, certs, *extra) -> list[str]:
     ]
 
 
+def users_secrets(users) -> list[str]:
+    """The deploy-env options that name the app's and the migrator's secrets (rds-users')."""
+    return ["--secret-arn", users["app"]["ARN"], "--migrate-secret-arn", users["migrator"]["ARN"]]
+
+
 @pytest.fixture(scope="session")
 def moto_env(moto_server):
     """boto3 against moto for the session's fixtures below, undone after each use."""
