@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from typing import Any
 
 import pymysql
@@ -66,7 +67,11 @@ RESUMING = (
 
 def resuming(error: BaseException) -> bool:
     """A connection the server accepted and did not greet within the connect timeout: what an
-    Aurora Serverless v2 instance resuming from pause does for 15 to 30 s."""
+    Aurora Serverless v2 instance resuming from pause does for 15 to 30 s. PyMySQL raises the
+    same error for a query past its read timeout; SQLAlchemy names the statement of that one,
+    and none for a connection being made."""
+    if getattr(error, "statement", None) is not None:
+        return False
     error = getattr(error, "orig", None) or error
     return (
         isinstance(error, pymysql.err.OperationalError)
@@ -95,30 +100,41 @@ class IdleCloser:
         self.last_used = time.monotonic()
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        # Pools replaced by a close: a checkout that raced it took a connection of the old
+        # pool and gives it back there, out of the engine's sight; closed at the next tick.
+        self._retired: weakref.WeakSet[Any] = weakref.WeakSet()
         event.listen(engine, "checkout", self._used)
         event.listen(engine, "checkin", self._used)
 
     def tick(self) -> bool:
         """Close the pooled connections if the engine has been idle long enough: did it?"""
-        pool: Any = self.engine.pool
-        idle = time.monotonic() - self.last_used >= self.seconds
-        if not (idle and pool.checkedout() == 0 and pool.checkedin() > 0):
+        if time.monotonic() - self.last_used < self.seconds:
             return False
+        strays = [old for old in list(self._retired) if old.checkedin()]
+        for old in strays:
+            old.dispose()  # closes what was given back to it
+        pool: Any = self.engine.pool
+        if pool.checkedout() or not pool.checkedin():
+            return bool(strays)
         log.info("closing %d idle database connection(s)", pool.checkedin())
+        self._retired.add(pool)
         self.engine.dispose()  # its pool's connections closed; the next checkout opens one
         return True
 
+    def stop(self) -> None:
+        self._stop.set()
+
     def _used(self, *_: Any) -> None:
         self.last_used = time.monotonic()
-        if self._pid != os.getpid():
+        if self._pid != os.getpid() and not self._stop.is_set():
             with self._lock:
                 if self._pid != os.getpid():
                     self._pid = os.getpid()
                     threading.Thread(target=self._run, name="idle-closer", daemon=True).start()
 
     def _run(self) -> None:
-        while True:
-            time.sleep(max(self.seconds / 4, 0.25))
+        while not self._stop.wait(max(self.seconds / 4, 0.25)):
             self.tick()
 
 

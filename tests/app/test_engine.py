@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app import create_app
 from app import engine as app_engine
+from app.engine import SERVER_LOST, resuming
 from app.extensions import db
 from harness.stack import eventually
 from tests.support.databases import settings_for
@@ -196,21 +197,47 @@ def test_an_idle_app_closes_its_connections_and_opens_one_when_asked(database_ur
     assert db_server.run_admin(query) == 1
     assert eventually(lambda: db_server.run_admin(query) == 0, timeout=10)
     assert client.get("/api/items").status_code == 200  # a new connection, at once
+    app.extensions["idle-closers"][0].stop()
     with app.app_context():
         db.engine.dispose()
 
 
-def test_a_connection_in_use_is_never_closed_for_idleness(database_url):
-    app = create_app(settings_for(database_url, db_idle_close=0.5))
+@pytest.fixture
+def closer(database_url):
+    """The app's idle closer, its thread stopped: the test ticks it."""
+    app = create_app(settings_for(database_url, db_idle_close=60))
     [closer] = app.extensions["idle-closers"]
-    with app.app_context(), db.engine.connect() as connection:
-        closer.last_used -= 60
+    closer.stop()
+    with app.app_context():
+        yield closer
+        db.engine.dispose()
+
+
+def test_a_connection_in_use_is_never_closed_for_idleness(closer):
+    with db.engine.connect() as connection:
+        closer.last_used -= 120
         assert closer.tick() is False  # in use
         connection.exec_driver_sql("SELECT 1")
-    closer.last_used -= 60
+    closer.last_used -= 120
     assert closer.tick() is True  # returned, and idle
-    with app.app_context():
-        db.engine.dispose()
+
+
+def test_a_connection_taken_while_the_pool_is_closed_is_closed_at_the_next_tick(closer):
+    """A checkout that races the close takes a connection of the pool being replaced, and
+    gives it back there; the next idle tick closes it (it would hold the cluster awake)."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    old_pool, closing = db.engine.pool, db.engine.dispose
+    raced = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db.engine, "dispose", lambda: (raced.append(db.engine.connect()), closing()))
+        closer.last_used -= 120
+        assert closer.tick() is True
+    raced[0].exec_driver_sql("SELECT 1")
+    raced[0].close()  # back to the old pool, which the engine no longer has
+    assert db.engine.pool is not old_pool and old_pool.checkedin() == 1
+    closer.last_used -= 120
+    assert closer.tick() is True and old_pool.checkedin() == 0
 
 
 @pytest.fixture
@@ -243,6 +270,18 @@ def test_a_database_that_takes_the_connection_and_does_not_greet_is_503_within_t
     assert "resuming from pause" in caplog.text
     result = app.test_cli_runner().invoke(args=["wait-db", "--timeout", "1"])
     assert result.exit_code == 1 and "resuming from pause" in result.output
+
+
+def test_a_query_past_its_read_timeout_is_not_taken_for_a_resume(database_url):
+    """PyMySQL raises one error for both: 2013, timed out. A slow query is not a pause."""
+    app = create_app(settings_for(database_url, db_read_timeout=1))
+    with app.app_context():
+        with pytest.raises(sa.exc.OperationalError) as raised:
+            db.session.execute(sa.text("SELECT SLEEP(2)"))
+        assert raised.value.orig.args[0] == SERVER_LOST and "timed out" in str(raised.value)
+        assert not resuming(raised.value)
+        db.session.rollback()
+        db.engine.dispose()
 
 
 def test_a_query_may_take_longer_than_the_connect_timeout(database_url):
