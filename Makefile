@@ -137,7 +137,7 @@ docker-check:
 	@docker info >/dev/null 2>&1 || { \
 		echo "Docker is installed but its daemon does not answer: start Docker, then retry."; exit 1; }
 
-up: docker-check ## Build and start db, migrate and app; wait until healthy
+up: docker-check ## Build and start db, migrate and app; wait until healthy (REPLICA=1: and a replica)
 	@echo "Database: $(TARGET)"
 	$(AWS_DIRS) $(COMPOSE) up --build --detach --wait
 	@echo "App: http://$$($(COMPOSE) port app 8000)  (readiness: /readyz, API: /api/items)"
@@ -202,7 +202,7 @@ deploy-env-local: install ## Switch the stack back to the local db (undo deploy-
 doctor: install ## Check the target (RDS after deploy-env) step by step, with a parity table
 	$(RDSCTL) doctor $(if $(wildcard $(RDS_ENV_FILE)),--env-file $(RDS_ENV_FILE))
 
-rds-create: install ## Create a dev RDS instance: plan, confirm (CONFIRM=yes), wait (DRY_RUN=1: plan only)
+rds-create: install ## Create a dev RDS instance (RDS_ENGINE=aurora-mysql: a cluster): plan, confirm, wait (DRY_RUN=1: plan only)
 	$(RDSCTL) rds-create
 
 rds-users: install ## As the master user: create the migrator and app users, passwords in Secrets Manager
