@@ -231,14 +231,28 @@ def rds_users(operator: OperatorSettings, /, **options: object) -> None:
     )
     click.echo(f"as the master user: {master.display()}")
     with connected(master) as connection, connection.cursor() as cursor:
+        try:
+            ensure_database(cursor, master.database)
+            for role, username in (("migrator", migrator_user), ("app", app_user)):
+                iam_user = role == "app" and operator.rds_iam
+                make_user(cursor, role, username, master, found, None if iam_user else region)
+        except pymysql.err.OperationalError as exc:  # a statement waited past the read timeout
+            raise click.ClickException(
+                f"{master.display()}: {exc.args[-1]}\n  fix: another session may hold a lock "
+                "(SHOW PROCESSLIST as the master user); end it, then run make rds-users again"
+            ) from None
+    click.echo("next: make deploy-env (it points migrate at the migrator, the app at the app user)")
+
+
+def ensure_database(cursor: Any, name: str) -> None:
+    """CREATE DATABASE only where there is none: even with IF NOT EXISTS it waits for every
+    open transaction that has read a table of the database (a schema-wide metadata lock)."""
+    cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+    if cursor.fetchone() is None:
         cursor.execute(
-            f"CREATE DATABASE IF NOT EXISTS `{master.database}` "
+            f"CREATE DATABASE IF NOT EXISTS `{name}` "
             "CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci"
         )
-        for role, username in (("migrator", migrator_user), ("app", app_user)):
-            iam_user = role == "app" and operator.rds_iam
-            make_user(cursor, role, username, master, found, None if iam_user else region)
-    click.echo("next: make deploy-env (it points migrate at the migrator, the app at the app user)")
 
 
 def connected(master: Target) -> Any:

@@ -1,6 +1,8 @@
 """`rdsctl rds-users` (rdsctl/users.py) on the RDS stand-in: a migrator and a rows-only app user,
 their passwords in secrets of their own, rerunnable."""
 
+import secrets
+
 import pymysql
 import pytest
 
@@ -54,6 +56,22 @@ def test_rds_users_is_rerunnable_and_keeps_the_passwords(
     assert user_secret(aws_module, "migrator") == users["migrator"]
     with login(standin, certs, "app", users["app"]["password"]):
         pass
+
+
+def test_rds_users_reruns_beside_an_open_transaction(
+    users, aws_module, standin, certs, master_secret
+):
+    """A session reading the app's tables (a request, a shell) does not hold rds-users up:
+    CREATE DATABASE IF NOT EXISTS would wait for it, as for a metadata lock on the schema."""
+    root, table = root_target(standin, certs), f"app.held_{secrets.token_hex(3)}"
+    with root.connect() as connection, connection.cursor() as c:
+        c.execute(f"CREATE TABLE {table} (id INT)")
+    with root.connect() as connection, connection.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM {table}")  # autocommit off: the transaction stays
+        again = Tool().invoke(
+            ["rds-users", *on_standin(standin, certs), "--master-secret-arn", master_secret]
+        )
+    assert again.exit_code == 0, again.output
 
 
 def test_rds_users_iam_variant_creates_the_app_user_with_the_rds_plugin():
