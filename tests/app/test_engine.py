@@ -188,7 +188,7 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(db_server, database_url):
 
 def test_an_idle_app_closes_its_connections_and_opens_one_when_asked(database_url, db_server):
     """An idle Aurora Serverless v2 cluster pauses only with no connection open."""
-    app = create_app(settings_for(database_url, db_idle_close=0.5))
+    app = create_app(settings_for(database_url, db_idle_close=0.2))
     client = app.test_client()
     assert client.get("/api/items").status_code == 200
     with app.app_context(), db.engine.connect() as connection:
@@ -289,5 +289,5 @@ def test_a_query_may_take_longer_than_the_connect_timeout(database_url):
     app = create_app(settings_for(database_url, db_connect_timeout=1))
     with app.app_context():
         with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT SLEEP(1.5)").scalar() == 0
+            assert connection.exec_driver_sql("SELECT SLEEP(1.2)").scalar() == 0
         db.engine.dispose()
