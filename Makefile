@@ -19,6 +19,9 @@ export AWS_GID ?= $(shell id -g)
 export AWS_CONFIG_DIR ?= $(HOME)/.aws
 # Mounted by the override; Docker would make a missing one as root.
 AWS_DIRS := mkdir -p "$(AWS_CONFIG_DIR)/sso/cache" &&
+ifneq ($(REPLICA),)
+$(warning REPLICA=1 is for the local db: the stack points at RDS ($(RDS_ENV_FILE)), whose reader is DB_READER_HOST; make deploy-env-local switches back)
+endif
 else ifneq ($(REPLICA),)
 # make up REPLICA=1: the development stack plus a MySQL replica the app reads from.
 COMPOSE := docker compose -f docker-compose.yml -f docker-compose.override.yml -f docker/compose.replica.yml

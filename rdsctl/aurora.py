@@ -99,7 +99,7 @@ def writer_parameters(operator: OperatorSettings) -> dict[str, Any]:
 
 def tags(operator: OperatorSettings) -> list[dict[str, str]]:
     return [
-        {"Key": "created-by", "Value": "flask-rds-starter"},
+        network.CREATED_BY,
         {"Key": network.OWNER_TAG, "Value": operator.instance_name},
         {"Key": "project", "Value": operator.compose_project_name},
     ]
@@ -108,6 +108,18 @@ def tags(operator: OperatorSettings) -> list[dict[str, str]]:
 def describe(rds: Any, cluster: str) -> dict[str, Any]:
     with aws_call(f"describe the Aurora cluster {cluster!r}"):
         return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
+
+
+def ours_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
+    """The cluster of that name if make rds-create made it, None if there is none; refused
+    if another made it (checked before anything is planned or made)."""
+    existing = cluster_or_none(rds, cluster)
+    if existing is not None and network.CREATED_BY not in existing.get("TagList", []):
+        raise click.ClickException(
+            f"a cluster named {cluster} exists and was not made by make rds-create\n"
+            "  fix: pick another RDS_INSTANCE"
+        )
+    return existing
 
 
 def cluster_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
@@ -137,13 +149,7 @@ def create(rds: Any, operator: OperatorSettings, plan: Any, groups: list[str]) -
         )
         settle(NEW_GROUP_WAIT)
     name = plan.params["DBClusterIdentifier"]
-    existing = cluster_or_none(rds, name)
-    if existing is not None:
-        if {"Key": "created-by", "Value": "flask-rds-starter"} not in existing.get("TagList", []):
-            raise click.ClickException(
-                f"a cluster named {name} exists and was not made by make rds-create\n"
-                "  fix: pick another RDS_INSTANCE"
-            )
+    if ours_or_none(rds, name) is not None:
         click.echo(f"{name} exists and is ours (made by an earlier run): its writer next")
     else:
         with aws_call(f"create the Aurora cluster {name!r}"):

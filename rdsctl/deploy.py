@@ -119,8 +119,9 @@ def refuse_the_master(found: RdsTarget, *users: str) -> None:
 
 
 def checked(settings: Settings, found: RdsTarget, operator: OperatorSettings, output: str) -> None:
-    """The doctor, as the app's user and as the migrator; the parity table once."""
-    local: Target | None = Target.compose_db(operator)
+    """The doctor, as the app's user, as the migrator and on the reader endpoint, each with
+    its parity table (an Aurora reader may have a parameter group of its own)."""
+    local = Target.compose_db(operator)
     checks = [
         ("app", Target.from_settings(settings)),
         ("migrate", Target.from_settings(settings.for_migrations())),
@@ -140,7 +141,6 @@ def checked(settings: Settings, found: RdsTarget, operator: OperatorSettings, ou
             my_ip=operator.my_ip,
         ):
             raise click.ClickException(f"the target failed a check: {output} was not written")
-        local = None
 
 
 def write(output: str, values: dict[str, str], settings: Settings, found: RdsTarget) -> None:

@@ -8,6 +8,7 @@ import click
 from rdsctl.aws import aws_call
 
 OWNER_TAG = "flask-rds-starter:instance"  # on every resource rds-create makes, = the instance
+CREATED_BY = {"Key": "created-by", "Value": "flask-rds-starter"}  # on all rds-create makes
 RULE_PREFIX = "flask-rds-starter"
 
 

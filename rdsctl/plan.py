@@ -8,7 +8,7 @@ from rdsctl import aurora, cost, network, parameters, versions
 from rdsctl.aws import aws_call
 from rdsctl.settings import OperatorSettings
 
-TAG = {"Key": "created-by", "Value": "flask-rds-starter"}
+TAG = network.CREATED_BY
 PlanLines = list[tuple[str, str, str]]
 # The managed master password's limits (RDS User Guide, "Password management with Amazon RDS
 # and AWS Secrets Manager", read 2026-12).

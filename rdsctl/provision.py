@@ -41,6 +41,8 @@ def rds_create(operator: OperatorSettings) -> None:
     if existing is not None:
         adopt(rds, existing)
     else:
+        if operator.rds_engine == aurora.ENGINE:
+            aurora.ours_or_none(rds, aurora.cluster_name(identifier))  # refused before the plan
         plan = plan_for(operator, rds, ec2, client("sts"))
         click.echo("Plan for the RDS instance (and what each costs to change later):")
         for name, value, later in plan.lines:

@@ -120,6 +120,10 @@ def test_destroy_removes_the_cluster_and_what_was_made_for_it_and_nothing_else(a
         for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
     }
     assert "gone-aur-cluster-params" not in groups and "gone-aur-2-cluster-params" in groups
+    writers = {
+        g["DBParameterGroupName"] for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+    }
+    assert "gone-aur-params" not in writers and "gone-aur-2-params" in writers
     assert network.owned_group(aws_env.client("ec2"), "gone-aur") is None
     assert network.owned_group(aws_env.client("ec2"), "gone-aur-2") is not None
     assert all(scheduled(aws_env, arn) for arn in mine)
@@ -162,6 +166,8 @@ def test_deploy_env_writes_both_endpoints_and_the_doctor_checks_the_reader(
     assert values["DB_HOST"] == values["DB_READER_HOST"] == "localhost"
     reader = result.output.split("\nreader:\n", 1)[1]
     assert "ok    login            as app" in reader and "ok    privileges" in reader
+    assert "ok    TLS" in reader and "verify-full" in reader
+    assert "character_set_server" in reader  # its parity table
     assert "Aurora cluster deployed-aur-cluster" in out.read_text()
 
 
@@ -174,3 +180,24 @@ def test_stop_and_start_act_on_the_cluster(aws_env, cli, sent):
     started = cli.invoke(["rds-start", "--instance", "stop-aur"])
     assert started.exit_code == 0, started.output
     assert cluster(aws_env, "stop-aur")["Status"] in ("available", "starting")
+
+
+def test_a_cluster_not_ours_is_refused_before_anything_is_made(
+    aws_env, cli, sent, _no_five_minute_wait
+):
+    aws_env.client("rds").create_db_cluster(
+        DBClusterIdentifier="theirs-cluster",
+        Engine="aurora-mysql",
+        MasterUsername="admin",
+        MasterUserPassword="their-password",
+    )
+    result = create(cli, "theirs", **AURORA)
+    assert result.exit_code == 1
+    assert "a cluster named theirs-cluster exists and was not made by make rds-create" in (
+        result.output
+    )
+    assert "Plan for" not in result.output and _no_five_minute_wait == []
+    assert network.owned_group(aws_env.client("ec2"), "theirs") is None
+    assert not [
+        p for p in sent["rds"] if "DBParameterGroupName" in p or "DBClusterParameterGroupName" in p
+    ]

@@ -11,6 +11,7 @@ import time
 
 import pytest
 import requests
+from dotenv import dotenv_values
 
 from harness.stack import ROOT, eventually, free_port, lifetime
 from rdsctl import doctor
@@ -279,13 +280,15 @@ def test_an_idle_stack_lets_the_database_pause_and_rides_out_its_resume(
     holding it about 15 s (tests/support/pause.py stands in for it before the stand-in). The
     idle app holds no connection after DB_IDLE_CLOSE; while the database resumes, requests
     answer 503 with Retry-After (the greeting is awaited DB_CONNECT_TIMEOUT seconds), none
-    500 and no worker restarts; within 10 s of the database answering, all are 2xx."""
+    500 and no worker restarts; within 10 s of the database answering, all are 2xx. The
+    reader endpoint, as deploy-env writes it for Aurora, leads through the same pause."""
     env_file, _ = deployed
     proxy = PausingProxy(standin)
     paused = env_file.parent / ".env.paused"  # beside it: the same .certs/
+    host = dotenv_values(env_file)["DB_HOST"]
     paused.write_text(
         env_file.read_text().replace(f"DB_PORT='{standin}'", f"DB_PORT='{proxy.port}'")
-        + "DB_IDLE_CLOSE='2'\n"
+        + f"DB_IDLE_CLOSE='2'\nDB_READER_HOST='{host}'\nDB_READER_PORT='{proxy.port}'\n"
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/items"
@@ -301,6 +304,8 @@ def test_an_idle_stack_lets_the_database_pause_and_rides_out_its_resume(
         app = compose_rds(paused, "ps", "-q", "app", env=project).stdout.strip()
         at_start = lifetime(app)
         assert requests.get(url, timeout=30).status_code == 200
+        ready = requests.get(url.replace("/api/items", "/readyz"), timeout=30).json()
+        assert "reader" in ready, ready  # the reader is configured, and checked
         assert eventually(lambda: app_connections(standin, certs) == 0, timeout=30)  # idle
         proxy.pause(15)
 
