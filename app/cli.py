@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import items
 from app.aws import AWSError
-from app.engine import RESUMING, resuming
+from app.engine import first_line, why
 from app.env import ConfigError
 from app.errors import ValidationError, schema_problem
 from app.export import items_csv, items_json
@@ -49,7 +49,7 @@ class ItemsGroup(AppGroup):
                     f"the database schema is not ready ({problem})\n"
                     "  fix: make migrate (the stack), or flask db upgrade (make run's database)"
                 ) from None
-            reason = str(exc.orig).splitlines()[0]
+            reason = first_line(exc)
             raise click.ClickException(
                 f"the database did not answer: {reason}\n  fix: check DATABASE_URL or DB_HOST, "
                 "and that the database runs (make up, or flask wait-db)"
@@ -155,13 +155,7 @@ def wait_for_database(timeout: float) -> None:
         except (DBAPIError, AWSError) as exc:
             if isinstance(exc, AWSError) and exc.lasting:
                 raise  # no credentials, no permission: waiting does not help
-            reason = (
-                exc.cause
-                if isinstance(exc, AWSError)
-                else RESUMING
-                if resuming(exc)
-                else str(exc.orig).splitlines()[0]
-            )
+            reason = exc.cause if isinstance(exc, AWSError) else why(exc)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise click.ClickException(

@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pymysql
@@ -80,6 +81,16 @@ def resuming(error: BaseException) -> bool:
     )
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of a database error's own message (the driver's, under SQLAlchemy's)."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
+
+
+def why(error: BaseException) -> str:
+    """What a failed connection or query says, in one line; RESUMING for a resume."""
+    return RESUMING if resuming(error) else first_line(error)
+
+
 def handshake_then_reads(engine: Engine, read_timeout: float | None) -> None:
     """Connections are made with the read timeout set to the connect timeout (app/config.py),
     so the greeting is awaited no longer; the queries' own read timeout applies after that.
@@ -90,6 +101,35 @@ def handshake_then_reads(engine: Engine, read_timeout: float | None) -> None:
         dbapi_connection._read_timeout = read_timeout
 
 
+class EachProcess:
+    """A daemon thread in each process, calling `beat` every `every` seconds until stopped,
+    started by the process's first start(): gunicorn forks its workers after loading the app,
+    and a thread does not survive a fork."""
+
+    def __init__(self, name: str, every: float, beat: Callable[[], object]):
+        self.name, self.every, self.beat = name, every, beat
+        self.lock = threading.Lock()  # held while a process makes its thread
+        self._pid: int | None = None
+        self._stop = threading.Event()
+
+    def start(self, first: Callable[[], object] = lambda: None) -> None:
+        """In a process that has no thread yet: `first()`, then the thread."""
+        if self._pid == os.getpid() or self._stop.is_set():
+            return
+        with self.lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                first()
+                threading.Thread(target=self._run, name=self.name, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.beat()
+
+
 class IdleCloser:
     """Closes an engine's pooled connections once none has been checked out or in for
     `seconds`, from a thread of each process that uses the engine (started by its first
@@ -98,9 +138,7 @@ class IdleCloser:
     def __init__(self, engine: Engine, seconds: float):
         self.engine, self.seconds = engine, seconds
         self.last_used = time.monotonic()
-        self._pid: int | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._closer = EachProcess("idle-closer", max(seconds / 4, 0.25), self.tick)
         # Pools replaced by a close: a checkout that raced it took a connection of the old
         # pool and gives it back there, out of the engine's sight; closed at the next tick.
         self._retired: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -123,19 +161,11 @@ class IdleCloser:
         return True
 
     def stop(self) -> None:
-        self._stop.set()
+        self._closer.stop()
 
     def _used(self, *_: Any) -> None:
         self.last_used = time.monotonic()
-        if self._pid != os.getpid() and not self._stop.is_set():
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._pid = os.getpid()
-                    threading.Thread(target=self._run, name="idle-closer", daemon=True).start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(max(self.seconds / 4, 0.25)):
-            self.tick()
+        self._closer.start()
 
 
 def install(engine: Engine, ping_after: float) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.aws import AWSError
-from app.engine import RESUMING, resuming
+from app.engine import first_line, resuming, why
 from app.extensions import db
 from app.revisions import database_state
 
@@ -71,10 +71,6 @@ def database_unavailable(reason: str) -> tuple[Response, int]:
     return response, status
 
 
-def _first_line(error: Exception) -> str:
-    return str(getattr(error, "orig", error)).splitlines()[0]
-
-
 def schema_problem() -> str | None:
     """After a failed statement: is the schema behind the code (no migrations applied)?"""
     try:
@@ -119,19 +115,18 @@ def http_error(error: HTTPException) -> Response | tuple[Response, int]:
 
 
 def database_error(error: Exception) -> tuple[Response, int]:
-    if resuming(error):
-        return database_unavailable(RESUMING)
-    problem = schema_problem()  # SQLite says "no such table" as an OperationalError
+    # SQLite says "no such table" as an OperationalError
+    problem = None if resuming(error) else schema_problem()
     if problem:
         return schema_not_ready(problem)
-    return database_unavailable(_first_line(error))
+    return database_unavailable(why(error))
 
 
 def value_does_not_fit(error: sa_exc.DataError) -> tuple[Response, int]:
     """A schema let through what a column cannot hold: the schema is wrong, the client is told
     which value, and nothing was written."""
     db.session.rollback()
-    log.error("a value passed its schema but not the database: %s", _first_line(error))
+    log.error("a value passed its schema but not the database: %s", first_line(error))
     return error_body(422, "validation_failed", "A value does not fit the database.")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from app import readers
 from app.api import operation_id
 from app.aws import AWSError
+from app.engine import first_line
 from app.extensions import db
 from app.revisions import database_state
 
@@ -55,7 +56,7 @@ def readyz() -> Any:
     try:
         problem = database_state(db.engine).problem()
     except DBAPIError as exc:
-        log.warning("readiness: database unreachable: %s", str(exc.orig).splitlines()[0])
+        log.warning("readiness: database unreachable: %s", first_line(exc))
         return unavailable("database unreachable", retry_after="1")
     except AWSError as exc:
         log.warning("readiness: no database password: %s", exc.cause)

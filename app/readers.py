@@ -15,8 +15,6 @@ Resources need nothing of this: they use db.session as Flask-SQLAlchemy's docume
 """
 
 import logging
-import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event, exc
 
 from app.aws import AWSError
+from app.engine import EachProcess, first_line
 
 log = logging.getLogger(__name__)
 READER = "reader"  # the bind key (SQLALCHEMY_BINDS, app/config.py)
@@ -116,17 +115,15 @@ class ReaderMonitor:
         self.engine, self.max_lag = engine, max_lag
         self.state = ReaderState("unknown", detail="not checked yet")
         self._aurora: bool | None = None
-        self._pid: int | None = None
         self._asked = self._checked = 0.0  # time.monotonic() of the last question, check
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._checker = EachProcess("reader-monitor", CHECK_EVERY, self.tick)
 
     def usable(self) -> bool:
         self._asked = time.monotonic()
-        if self._pid != os.getpid():
-            self._start()
-        elif self._asked - self._checked > STALE_AFTER:
-            with self._lock:
+        # the process's first question waits for one check (under the lock), not every one
+        self._checker.start(first=self.check)
+        if self._asked - self._checked > STALE_AFTER:
+            with self._checker.lock:
                 if time.monotonic() - self._checked > STALE_AFTER:
                     self.check()
         return self.state.status == "ok"
@@ -149,24 +146,12 @@ class ReaderMonitor:
         return state
 
     def stop(self) -> None:
-        self._stop.set()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            self.check()  # the process's first request waits for one check, not every request
-            threading.Thread(target=self._run, name="reader-monitor", daemon=True).start()
+        self._checker.stop()
 
     def tick(self) -> None:
         """The thread's beat: a check, if the process was asked lately."""
         if time.monotonic() - self._asked < STALE_AFTER:
             self.check()
-
-    def _run(self) -> None:
-        while not self._stop.wait(CHECK_EVERY):
-            self.tick()
 
     def _lag(self, connection: sa.Connection) -> float | str | None:
         """Seconds behind the writer; None when not replicating; a reason when unknown."""
@@ -201,10 +186,6 @@ def judged(lag: float | str | None, max_lag: float) -> ReaderState:
     if lag > max_lag:
         return ReaderState("lagging", lag, f"{lag:.1f}s behind, over DB_READER_MAX_LAG")
     return ReaderState("ok", lag)
-
-
-def first_line(error: Exception) -> str:
-    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def monitor() -> ReaderMonitor:
