@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from rdsctl import network, parameters, versions
-from rdsctl.aws import aws_call, poll
+from rdsctl.aws import aws_call, cluster_or_none, poll
 from rdsctl.settings import OperatorSettings
 
 ENGINE = "aurora-mysql"
@@ -78,7 +78,7 @@ def cluster_parameters(operator: OperatorSettings, version: versions.Version) ->
             "MaxCapacity": operator.rds_max_acu,
             "SecondsUntilAutoPause": operator.rds_pause_seconds,
         },
-        "Tags": tags(operator),
+        "Tags": network.tags(operator.instance_name, operator.compose_project_name),
     }
 
 
@@ -93,21 +93,8 @@ def writer_parameters(operator: OperatorSettings) -> dict[str, Any]:
         "DBParameterGroupName": parameters.group_name(instance),
         "PubliclyAccessible": operator.rds_public,
         "CACertificateIdentifier": operator.rds_ca_certificate,
-        "Tags": tags(operator),
+        "Tags": network.tags(operator.instance_name, operator.compose_project_name),
     }
-
-
-def tags(operator: OperatorSettings) -> list[dict[str, str]]:
-    return [
-        network.CREATED_BY,
-        {"Key": network.OWNER_TAG, "Value": operator.instance_name},
-        {"Key": "project", "Value": operator.compose_project_name},
-    ]
-
-
-def describe(rds: Any, cluster: str) -> dict[str, Any]:
-    with aws_call(f"describe the Aurora cluster {cluster!r}"):
-        return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
 
 
 def ours_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
@@ -122,23 +109,11 @@ def ours_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
     return existing
 
 
-def cluster_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
-    """The cluster's description, or None if there is no cluster of that name."""
-    from botocore.exceptions import ClientError
-
-    with aws_call(f"describe the Aurora cluster {cluster!r}"):
-        try:
-            found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "").startswith("DBClusterNotFound"):
-                return None
-            raise
-    return dict(found[0]) if found else None
-
-
-def create(rds: Any, operator: OperatorSettings, plan: Any, groups: list[str]) -> None:
+def create(
+    rds: Any, operator: OperatorSettings, plan: Any, groups: list[str], existing: Any
+) -> None:
     """The cluster's parameter group (waited for when new), the cluster (unless an earlier
-    run made it), its writer."""
+    run made it: `existing`, from ours_or_none), its writer."""
     instance = operator.instance_name
     cluster_values, writer_values = split(plan.group_parameters)
     parameters.ensure_group(rds, instance, plan.family, writer_values)
@@ -149,7 +124,7 @@ def create(rds: Any, operator: OperatorSettings, plan: Any, groups: list[str]) -
         )
         settle(NEW_GROUP_WAIT)
     name = plan.params["DBClusterIdentifier"]
-    if ours_or_none(rds, name) is not None:
+    if existing is not None:
         click.echo(f"{name} exists and is ours (made by an earlier run): its writer next")
     else:
         with aws_call(f"create the Aurora cluster {name!r}"):

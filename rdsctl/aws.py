@@ -49,11 +49,15 @@ def describe_instance(identifier: str, region: str | None = None) -> dict[str, A
     rds = client("rds", region)
     with aws_call(f"describe RDS instance {identifier!r}"):
         info = dict(rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])
-        cluster = info.get("DBClusterIdentifier")
-        if cluster and not info.get("VpcSecurityGroups"):
-            found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]
-            info["VpcSecurityGroups"] = found.get("VpcSecurityGroups", [])
+    cluster = info.get("DBClusterIdentifier")
+    if cluster and not info.get("VpcSecurityGroups"):
+        info["VpcSecurityGroups"] = describe_cluster(rds, cluster).get("VpcSecurityGroups", [])
     return info
+
+
+def describe_cluster(rds: Any, cluster: str) -> dict[str, Any]:
+    with aws_call(f"describe the Aurora cluster {cluster!r}"):
+        return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
 
 
 def instance_port(info: Mapping[str, Any]) -> int | None:
@@ -68,13 +72,33 @@ def is_proxy_endpoint(endpoint: str) -> bool:
 
 def instance_or_none(rds: Any, identifier: str) -> dict[str, Any] | None:
     """The instance's description, or None if there is no instance of that name."""
+    return one_or_none(
+        f"describe RDS instance {identifier!r}",
+        "DBInstanceNotFound",
+        lambda: rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"],
+    )
+
+
+def cluster_or_none(rds: Any, cluster: str) -> dict[str, Any] | None:
+    """The cluster's description, or None if there is no cluster of that name."""
+    return one_or_none(
+        f"describe the Aurora cluster {cluster!r}",
+        "DBClusterNotFound",
+        lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"],
+    )
+
+
+def one_or_none(
+    action: str, not_found: str, describe: Callable[[], list[Any]]
+) -> dict[str, Any] | None:
+    """The first description `describe` returns, or None where AWS answers `not_found`."""
     from botocore.exceptions import ClientError
 
-    with aws_call(f"describe RDS instance {identifier!r}"):
+    with aws_call(action):
         try:
-            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+            found = describe()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "").startswith("DBInstanceNotFound"):
+            if exc.response.get("Error", {}).get("Code", "").startswith(not_found):
                 return None
             raise
     return dict(found[0]) if found else None

@@ -14,6 +14,7 @@ from rdsctl import doctor
 from rdsctl.certs import ca_bundle
 from rdsctl.envfile import go_local, write_env_file
 from rdsctl.login import GET_BUNDLE
+from rdsctl.parity import local_variables
 from rdsctl.resolve import RdsTarget, resolve
 from rdsctl.settings import OperatorSettings
 from rdsctl.target import Target
@@ -121,7 +122,7 @@ def refuse_the_master(found: RdsTarget, *users: str) -> None:
 def checked(settings: Settings, found: RdsTarget, operator: OperatorSettings, output: str) -> None:
     """The doctor, as the app's user, as the migrator and on the reader endpoint, each with
     its parity table (an Aurora reader may have a parameter group of its own)."""
-    local = Target.compose_db(operator)
+    local_vars = local_variables(Target.compose_db(operator))  # read once, for every table
     checks = [
         ("app", Target.from_settings(settings)),
         ("migrate", Target.from_settings(settings.for_migrations())),
@@ -136,7 +137,7 @@ def checked(settings: Settings, found: RdsTarget, operator: OperatorSettings, ou
             click.echo,
             role=role,
             allow_pending=True,
-            local=local,
+            local_vars=local_vars,
             instance=found.instance,
             my_ip=operator.my_ip,
         ):

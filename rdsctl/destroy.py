@@ -15,9 +15,8 @@ import click
 
 from app.aws import client
 from rdsctl import aurora, cost, network, parameters
-from rdsctl.aws import aws_call, confirmed, instance_or_none, poll
+from rdsctl.aws import aws_call, cluster_or_none, confirmed, instance_or_none, poll
 from rdsctl.envfile import retire_env_file
-from rdsctl.plan import TAG
 from rdsctl.provision import is_ours
 from rdsctl.rules import our_rules, revoke
 from rdsctl.settings import OperatorSettings
@@ -55,8 +54,8 @@ class Leftovers:
 
 
 def leftovers_of(instance: str, rds: Any, ec2: Any) -> Leftovers:
-    cluster = aurora.cluster_or_none(rds, aurora.cluster_name(instance))
-    ours = cluster is not None and TAG in cluster.get("TagList", [])
+    cluster = cluster_or_none(rds, aurora.cluster_name(instance))
+    ours = cluster is not None and network.CREATED_BY in cluster.get("TagList", [])
     return Leftovers(
         secrets=our_secrets(instance),
         snapshots=pre_migrate_snapshots(rds, instance, cluster if ours else None),

@@ -23,7 +23,7 @@ from rdsctl.checks import Echo, Failure, failed, note, ok, settings_failed
 from rdsctl.envfile import environment
 from rdsctl.grants import step_privileges
 from rdsctl.login import step_database, step_login, step_refuse_plain_text, tls_detail
-from rdsctl.parity import parity_table, server_variables
+from rdsctl.parity import local_variables, parity_table, server_variables
 from rdsctl.settings import OperatorSettings
 from rdsctl.target import Target
 
@@ -34,11 +34,12 @@ def run(
     *,
     role: str = "migrate",
     allow_pending: bool = False,
-    local: Target | None = None,
+    local_vars: dict[str, str] | None = None,
     instance: dict[str, Any] | None = None,
     my_ip: str | None = None,
 ) -> bool:
-    """Run every step; print a line per step; return False at the first failure. With the
+    """Run every step; print a line per step; return False at the first failure; then the
+    parity table against `local_vars` (the local db's, parity.local_variables). With the
     instance's description (describe_db_instances), its state and network are checked too."""
     echo(f"doctor: {target.display()} (TLS {target.tls})")
     if is_proxy_endpoint(target.host):
@@ -67,7 +68,7 @@ def run(
         if connection is not None:
             connection.close()
     echo("")
-    for line in parity_table(target_vars, local):
+    for line in parity_table(target_vars, local_vars):
         echo("  " + line)
     return True
 
@@ -145,11 +146,6 @@ def step_migrations(connection: Connection, allow_pending: bool) -> str:
     return f"at head ({state.where})"
 
 
-def local_db(operator: OperatorSettings) -> Target:
-    """The Compose db to compare server settings with."""
-    return Target.compose_db(operator)
-
-
 @click.command("doctor")
 @click.option("--env-file", help="Read the target from this file (e.g. .env.rds).")
 @click.option(
@@ -191,7 +187,7 @@ def doctor_command(env_file: str | None, role: str | None, allow_pending: bool) 
         role=role,
         allow_pending=allow_pending,
         instance=instance,
-        local=None if target.local else local_db(operator),
+        local_vars=None if target.local else local_variables(Target.compose_db(operator)),
         my_ip=operator.my_ip,
     )
     if not passed:

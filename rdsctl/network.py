@@ -8,8 +8,14 @@ import click
 from rdsctl.aws import aws_call
 
 OWNER_TAG = "flask-rds-starter:instance"  # on every resource rds-create makes, = the instance
-CREATED_BY = {"Key": "created-by", "Value": "flask-rds-starter"}  # on all rds-create makes
 RULE_PREFIX = "flask-rds-starter"
+CREATED_BY = {"Key": "created-by", "Value": RULE_PREFIX}  # on everything rds-create makes
+
+
+def tags(instance: str, project: str | None = None) -> list[dict[str, str]]:
+    """The tags of what rds-create makes for `instance` (and the Compose project it serves)."""
+    owned = [CREATED_BY, {"Key": OWNER_TAG, "Value": instance}]
+    return owned + ([{"Key": "project", "Value": project}] if project else [])
 
 
 def choose_vpc(ec2: Any, given: str | None, subnet_group: dict[str, Any] | None = None) -> str:
@@ -63,10 +69,7 @@ def ensure_group(ec2: Any, instance: str, vpc: str) -> str:
             TagSpecifications=[
                 {
                     "ResourceType": "security-group",
-                    "Tags": [
-                        {"Key": OWNER_TAG, "Value": instance},
-                        {"Key": "created-by", "Value": RULE_PREFIX},
-                    ],
+                    "Tags": tags(instance),
                 }
             ],
         )

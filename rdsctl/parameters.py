@@ -7,8 +7,8 @@ import configparser
 from pathlib import Path
 from typing import Any
 
+from rdsctl import network
 from rdsctl.aws import aws_call
-from rdsctl.network import OWNER_TAG, RULE_PREFIX
 
 RDS_CNF = Path(__file__).resolve().parent.parent / "docker" / "mysql" / "conf.d" / "rds.cnf"
 
@@ -91,7 +91,7 @@ def ensure_group(
         if cluster
         else (rds.create_db_parameter_group, rds.modify_db_parameter_group, "DB")
     )
-    tags = [{"Key": OWNER_TAG, "Value": instance}, {"Key": "created-by", "Value": RULE_PREFIX}]
+    tags = network.tags(instance)
     description = f"{instance}: generated from docker/mysql/conf.d/rds.cnf"
     created = True
     with aws_call(f"create the parameter group {name}"):

@@ -48,14 +48,16 @@ def same(ours: str, theirs: str) -> bool:
     return ours == theirs or {ours, theirs} <= SAME_AS_UTC
 
 
-def parity_table(target_vars: dict[str, str], local: Target | None) -> list[str]:
-    local_vars = None
-    if local is not None:
-        try:
-            with local.connect() as connection:
-                local_vars = server_variables(connection)
-        except pymysql.err.MySQLError:
-            local_vars = None
+def local_variables(local: Target) -> dict[str, str] | None:
+    """The parity variables of the local db, None where it does not answer."""
+    try:
+        with local.connect() as connection:
+            return server_variables(connection)
+    except pymysql.err.MySQLError:
+        return None
+
+
+def parity_table(target_vars: dict[str, str], local_vars: dict[str, str] | None) -> list[str]:
     lines = [f"{'setting':<26} {'local db':<28} target"]
     for name in PARITY_VARIABLES:
         theirs = target_vars[name]

@@ -8,7 +8,6 @@ from rdsctl import aurora, cost, network, parameters, versions
 from rdsctl.aws import aws_call
 from rdsctl.settings import OperatorSettings
 
-TAG = network.CREATED_BY
 PlanLines = list[tuple[str, str, str]]
 # The managed master password's limits (RDS User Guide, "Password management with Amazon RDS
 # and AWS Secrets Manager", read 2026-12).
@@ -134,11 +133,7 @@ def create_parameters(operator: OperatorSettings, version: versions.Version) -> 
         "DBParameterGroupName": parameters.group_name(identifier),
         # IPv4 by default (the default VPC's subnets have no IPv6 range); DUAL for IPv6 rules.
         "NetworkType": operator.rds_network_type,
-        "Tags": [
-            TAG,
-            {"Key": network.OWNER_TAG, "Value": identifier},
-            {"Key": "project", "Value": operator.compose_project_name},
-        ],
+        "Tags": network.tags(identifier, operator.compose_project_name),
     }
 
 

@@ -15,8 +15,15 @@ import click
 
 from app.aws import client
 from rdsctl import aurora, network, parameters
-from rdsctl.aws import aws_call, confirmed, describe_instance, instance_or_none, poll
-from rdsctl.plan import TAG, plan_for
+from rdsctl.aws import (
+    aws_call,
+    confirmed,
+    describe_cluster,
+    describe_instance,
+    instance_or_none,
+    poll,
+)
+from rdsctl.plan import plan_for
 from rdsctl.settings import OperatorSettings
 
 STOPPED_DAYS = 7
@@ -28,7 +35,7 @@ def is_ours(rds: Any, info: Mapping[str, Any]) -> bool:
     if tags is None:
         with aws_call(f"read the tags of {info['DBInstanceIdentifier']!r}"):
             tags = rds.list_tags_for_resource(ResourceName=info["DBInstanceArn"])["TagList"]
-    return TAG in tags
+    return network.CREATED_BY in tags
 
 
 @click.command("rds-create")
@@ -41,8 +48,9 @@ def rds_create(operator: OperatorSettings) -> None:
     if existing is not None:
         adopt(rds, existing)
     else:
-        if operator.rds_engine == aurora.ENGINE:
-            aurora.ours_or_none(rds, aurora.cluster_name(identifier))  # refused before the plan
+        on_aurora = operator.rds_engine == aurora.ENGINE
+        # a cluster of that name: ours from an earlier run, or refused before the plan
+        cluster = aurora.ours_or_none(rds, aurora.cluster_name(identifier)) if on_aurora else None
         plan = plan_for(operator, rds, ec2, client("sts"))
         click.echo("Plan for the RDS instance (and what each costs to change later):")
         for name, value, later in plan.lines:
@@ -55,8 +63,8 @@ def rds_create(operator: OperatorSettings) -> None:
         if not confirmed(f"create {identifier}?", operator.confirm):
             raise SystemExit(3)
         groups = plan.given_groups or [network.ensure_group(ec2, identifier, plan.vpc)]
-        if operator.rds_engine == aurora.ENGINE:
-            aurora.create(rds, operator, plan, groups)
+        if on_aurora:
+            aurora.create(rds, operator, plan, groups, cluster)
         else:
             parameters.ensure_group(rds, identifier, plan.family, plan.group_parameters)
             with aws_call(f"create RDS instance {identifier!r}"):
@@ -67,7 +75,7 @@ def rds_create(operator: OperatorSettings) -> None:
     endpoint = info["Endpoint"]
     click.echo(f"available: {endpoint['Address']}:{endpoint['Port']}")
     if info.get("DBClusterIdentifier"):
-        cluster = aurora.describe(rds, info["DBClusterIdentifier"])
+        cluster = describe_cluster(rds, info["DBClusterIdentifier"])
         click.echo(f"  the cluster's writer endpoint: {cluster.get('Endpoint')}")
         click.echo(f"  its reader endpoint: {cluster.get('ReaderEndpoint')}")
     click.echo("next:" + (" make rds-allow-my-ip," if info.get("PubliclyAccessible") else ""))

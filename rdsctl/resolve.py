@@ -7,7 +7,12 @@ from typing import Any
 import click
 
 from app.aws import client, region_of
-from rdsctl.aws import aws_call, describe_instance, instance_port, is_proxy_endpoint
+from rdsctl.aws import (
+    describe_cluster,
+    describe_instance,
+    instance_port,
+    is_proxy_endpoint,
+)
 from rdsctl.settings import OperatorSettings
 
 
@@ -91,9 +96,7 @@ def resolve(operator: OperatorSettings) -> RdsTarget:
 
 def cluster_writer(cluster: str, region: str | None) -> dict[str, Any]:
     """An Aurora cluster's description, shaped like an instance's: its writer endpoint."""
-    rds = client("rds", region)
-    with aws_call(f"describe the Aurora cluster {cluster!r}"):
-        found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]
+    found = describe_cluster(client("rds", region), cluster)
     writer = (
         {"Address": found.get("Endpoint"), "Port": found.get("Port")}
         if found.get("Endpoint")

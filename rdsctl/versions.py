@@ -29,7 +29,6 @@ class Version:
     major: str  # 8.4
     family: str  # mysql8.4 (aurora-mysql8.4), the parameter group family
     standard_support_ends: datetime | None
-    engine: str = "mysql"
 
 
 def major_line(image: str, given: str | None) -> str:
@@ -87,7 +86,6 @@ def resolve(rds: Any, major: str, today: datetime | None = None, engine: str = "
         major=major,
         family=found.get("DBParameterGroupFamily") or f"{engine}{major}",
         standard_support_ends=supported[major],
-        engine=engine,
     )
 
 

@@ -6,7 +6,7 @@ import pymysql
 from harness.stack import free_port
 from rdsctl import doctor
 from rdsctl.login import classify
-from rdsctl.parity import parity_table, server_variables
+from rdsctl.parity import local_variables, parity_table, server_variables
 from rdsctl.target import Target
 from tests.support.pause import PausingProxy
 from tests.support.rds import make_instance
@@ -162,7 +162,7 @@ def test_time_zone_system_on_a_utc_host_is_not_a_difference(standin, certs):
             cursor.execute("SET SESSION time_zone = 'SYSTEM'")  # what RDS reports
         theirs = server_variables(connection)
     assert theirs["time_zone"] == "SYSTEM (UTC)"
-    table = "\n".join(parity_table(theirs, local=t))  # the local side: '+00:00'
+    table = "\n".join(parity_table(theirs, local_variables(t)))  # the local side: '+00:00'
     zone = next(line for line in table.splitlines() if line.startswith("time_zone"))
     assert "+00:00" in zone and "differs" not in zone
     for name in (
